@@ -1,0 +1,1 @@
+"""The catalog of rules that ships with rmmdetect: one YAML file per RMM tool."""

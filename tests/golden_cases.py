@@ -1,0 +1,45 @@
+"""The golden cases: which rule, target, format and site each golden file holds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import rmmdetect
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Case:
+    rule_file: str
+    target: str
+    format: str
+    site: str | None
+    path: str
+
+    @property
+    def id(self) -> str:
+        return self.path
+
+
+def _cases() -> list[Case]:
+    cases = []
+    for target, fmt, suffix in (
+        ("kql", "query", "kql"),
+        ("kql", "sentinel-hunting", "yaml"),
+    ):
+        for site in (None, "examples/site.yml"):
+            tag = "site" if site else "bare"
+            path = f"{target}/supremo.{fmt}.{tag}.{suffix}"
+            cases.append(Case("rules/supremo.yml", target, fmt, site, path))
+    return cases
+
+
+CASES = _cases()
+
+
+def render_case(case: Case) -> str:
+    rule = rmmdetect.load_rules(REPO / case.rule_file)[0]
+    site = rmmdetect.load_site(REPO / case.site) if case.site else None
+    return rmmdetect.render(rule, case.target, case.format, site=site)

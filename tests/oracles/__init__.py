@@ -1,0 +1,1 @@
+"""Reference implementations that the tests check rmmdetect's output against."""
