@@ -23,12 +23,16 @@ class Case:
         return self.path
 
 
+FORMATS: list[tuple[str, str, str]] = [
+    # (target, format, file suffix): one line per format; every catalog golden rule renders to each.
+    ("kql", "query", "kql"),
+    ("kql", "sentinel-hunting", "yaml"),
+]
+
+
 def _cases() -> list[Case]:
     cases = []
-    for target, fmt, suffix in (
-        ("kql", "query", "kql"),
-        ("kql", "sentinel-hunting", "yaml"),
-    ):
+    for target, fmt, suffix in FORMATS:
         for site in (None, "examples/site.yml"):
             tag = "site" if site else "bare"
             path = f"{target}/supremo.{fmt}.{tag}.{suffix}"
