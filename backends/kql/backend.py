@@ -216,6 +216,7 @@ class KqlBackend(Backend):
         "cased": Fidelity.EXACT,
         "window": Fidelity.EXACT,
         "aggregation": Fidelity.EXACT,
+        "exclusions": Fidelity.EXACT,
     }
 
     _FORMATS: ClassVar[dict[str, Callable[[Rule, str], str]]] = {

@@ -26,12 +26,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 from rmmdetect.errors import Policy, UnsupportedFeatureError
 from rmmdetect.model import Rule
 
-__all__ = ["Backend", "Fidelity", "Note", "NoteKind", "RenderContext", "Rendering"]
+__all__ = [
+    "FIDELITY_KEYS",
+    "Backend",
+    "Fidelity",
+    "Note",
+    "NoteKind",
+    "RenderContext",
+    "Rendering",
+]
 
 logger = logging.getLogger("rmmdetect")
 
@@ -48,6 +56,22 @@ class Fidelity(StrEnum):
     EXACT = "exact"
     SUPERSET = "superset"
     UNSUPPORTED = "unsupported"
+
+
+FIDELITY_KEYS: Final = (
+    "equals",
+    "contains",
+    "startswith",
+    "endswith",
+    "has",
+    "any-of",
+    "cased",
+    "window",
+    "aggregation",
+    "exclusions",
+)
+"""What every backend's ``fidelity`` table must cover: the operators, an any-of list, cased
+matching, the lookback window, the aggregation and exclusions. A backend adds its options."""
 
 
 class NoteKind(StrEnum):
@@ -150,7 +174,7 @@ class Backend(ABC):
     options: ClassVar[Mapping[str, str]] = {}
     """Backend-specific options and what each does."""
     fidelity: ClassVar[Mapping[str, Fidelity]] = {}
-    """How exactly each operator (by name) and option renders."""
+    """How exactly each of :data:`FIDELITY_KEYS`, and each option, renders."""
 
     @abstractmethod
     def render(self, rule: Rule, format: str, context: RenderContext) -> str:
