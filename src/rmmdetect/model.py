@@ -82,7 +82,7 @@ _DURATION_UNITS: Final = {"m": "minutes", "h": "hours", "d": "days"}
 def _duration(text: str) -> str:
     if not re.fullmatch(r"[1-9][0-9]*[mhd]", text):
         raise ValueError(
-            f"'{text}' is not a duration; allowed: a whole number followed by "
+            f"'{text}' is not a duration; allowed: a whole number above 0 followed by "
             "m (minutes), h (hours) or d (days), e.g. 5d"
         )
     return text
