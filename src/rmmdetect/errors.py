@@ -19,6 +19,7 @@ __all__ = [
     "RuleFileError",
     "UnknownTargetError",
     "UnsupportedFeatureError",
+    "UnsupportedQueryError",
     "did_you_mean",
 ]
 
@@ -103,22 +104,28 @@ class PlaceholderError(RmmdetectError):
         listed = ", ".join(f"{{{{{name}}}}}" for name in self.names)
         super().__init__(
             f"rule '{rule}', exclusion '{exclusion}': no site value for {listed}; "
-            "give it in the site file (placeholders: {name: value}) or choose to omit "
-            "unresolved exclusions"
+            "give it in a site file under 'placeholders:', or let unresolved exclusions be "
+            "omitted with a warning (unresolved='omit'; on the command line --unresolved omit)"
         )
 
 
 class UnknownTargetError(RmmdetectError):
     """A target or format name is not registered."""
 
-    def __init__(self, kind: str, name: str, choices: Iterable[str]) -> None:
+    def __init__(
+        self, kind: str, name: str, choices: Iterable[str], *, owner: str | None = None
+    ) -> None:
         options = sorted(choices)
         self.name = name
         self.choices = tuple(options)
-        super().__init__(
-            f"unknown {kind} '{name}'{did_you_mean(name, options)}; "
-            f"allowed: {', '.join(options) or '(none registered)'}"
-        )
+        of = f" of {owner}" if owner else ""
+        if options:
+            allowed = f"allowed: {', '.join(options)}"
+        elif owner:
+            allowed = f"{owner} has no {kind}s"
+        else:
+            allowed = f"no {kind} is registered"
+        super().__init__(f"unknown {kind} '{name}'{of}{did_you_mean(name, options)}; {allowed}")
 
 
 class UnsupportedFeatureError(RmmdetectError):
@@ -135,3 +142,11 @@ class UnsupportedFeatureError(RmmdetectError):
         self.rule = rule
         self.feature = feature
         super().__init__(f"target '{backend}' cannot express {feature} (rule '{rule}')")
+
+
+class UnsupportedQueryError(RuleFileError):
+    """A file in another format cannot be imported as a rule without guessing its meaning.
+
+    Raised by :mod:`rmmdetect.importers` for a query step, operator, column or key outside the
+    shapes an importer reads; the message names the part and what is supported.
+    """

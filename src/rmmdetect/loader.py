@@ -189,7 +189,11 @@ def _clean_location(data: Any, location: Sequence[str | int]) -> list[str | int]
         elif isinstance(data, Mapping) and part == "values" and "value" in data:
             data = data["value"]
             clean.append("value")
-        elif not isinstance(data, Mapping | list) or part in ("all", "any", "not", "match"):
+        elif (
+            not isinstance(data, Mapping | list)
+            or (isinstance(data, list) and isinstance(part, str))
+            or part in ("all", "any", "not", "match")
+        ):
             continue
         else:
             clean.append(part)
@@ -231,6 +235,7 @@ _EXPECTED: Final = {
 _PATTERNS: Final = {
     r"^https?://\S+$": "a web address starting with http:// or https://",
     r"^[A-Za-z_][A-Za-z0-9_]*$": "a name of letters, digits and '_', not starting with a digit",
+    r"^[a-z][a-z0-9_]*$": "a lower_snake_case name such as siem_server_ip",
 }
 _FIXED: Final = {
     "missing": "is required",

@@ -81,10 +81,10 @@ def convert(
     backend = get_backend(target)
     chosen = format or backend.default_format
     if chosen not in backend.formats:
-        raise UnknownTargetError(f"format of target '{target}'", chosen, backend.formats)
+        raise UnknownTargetError("format", chosen, backend.formats, owner=f"target '{target}'")
     for option in options:
         if option not in backend.options:
-            raise UnknownTargetError(f"option of target '{target}'", option, backend.options)
+            raise UnknownTargetError("option", option, backend.options, owner=f"target '{target}'")
     try:
         policy = Policy(unsupported)
     except ValueError:

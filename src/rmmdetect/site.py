@@ -67,25 +67,30 @@ def load_site(path: str | Path) -> Site:
     Raises:
         RuleFileError: The file is malformed; the message names the line and the key.
     """
-    from rmmdetect.loader import load_yaml_documents
+    from rmmdetect.loader import load_yaml_documents, validation_errors
 
     source = Path(path)
     documents = load_yaml_documents(source)
     if len(documents) != 1:
-        raise RuleFileError("a site file holds exactly one YAML document", path=source)
+        raise RuleFileError(
+            f"a site file holds exactly one YAML document, not {len(documents)}; {_SHAPE}",
+            path=source,
+        )
     document = documents[0]
     try:
         return Site.model_validate(document.data)
     except ValidationError as error:
-        first = error.errors()[0]
-        location = [part for part in first["loc"] if isinstance(part, str | int)]
+        # Of a union's failed branches, the one that reached deepest fits what was written.
+        first = max(validation_errors(error, document, Site), key=lambda e: len(e.field or ""))
         raise RuleFileError(
-            f"{first['msg']}; a site file is 'placeholders:' mapping lower_snake_case names "
-            "to a non-empty string or a list of them",
-            path=source,
-            line=document.line_of(location[:2]),
-            field=".".join(map(str, location)) or None,
+            f"{first.problem}; {_SHAPE}", path=source, line=first.line, field=first.field
         ) from None
+
+
+_SHAPE = (
+    "a site file is 'placeholders:' mapping lower_snake_case names to quoted text "
+    "or a list of quoted texts"
+)
 
 
 @dataclass(frozen=True)
