@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import textwrap
 import uuid
@@ -36,6 +35,7 @@ from urllib.parse import quote
 import yaml
 
 from rmmdetect.lint import SHARED_SIGNERS, is_shared_signer, tool_slug
+from rmmdetect.scaffold import KINDS, RuleSpec, domain_matches, is_host_pattern, rule_lines
 
 REPO: Final = Path(__file__).resolve().parents[1]
 NAMESPACE: Final = uuid.UUID("5b0e7c52-3f7a-4d2e-9c61-8a4f2d9e0b17")
@@ -44,14 +44,8 @@ DATE: Final = "2026-12-03"
 AUTHOR: Final = "rmmdetect developers"
 FOUNDING_TOOL: Final = "Supremo"
 FOUNDING_BLOCK: Final = {"name": "SupRemo", "vendor": "Nanosystems S.R.L.", "website": None}
-WRAP: Final = 96
-
-KINDS: Final = {
-    "signer": ("File Signature", "file_signature", "DeviceFileCertificateInfo", "test"),
-    "process": ("Process", "process", "DeviceProcessEvents", "test"),
-    "network": ("Network", "network", "DeviceNetworkEvents", "experimental"),
-}
-"""Per rule kind: the name suffix, data category, Defender table and status."""
+STATUS: Final = {"signer": "test", "process": "test", "network": "experimental"}
+"""Each rule kind's status: domains are experimental (see the network rules' notes)."""
 
 OTHER_PRODUCT: Final[dict[tuple[str, str], str]] = {
     ("Atera", "syncrosetup.exe"): "the fact table's notes call it Syncro's installer",
@@ -59,10 +53,6 @@ OTHER_PRODUCT: Final[dict[tuple[str, str], str]] = {
     "Tailscale client, not only Tactical RMM",
 }
 """Values the fact table files under a tool but that belong to another product."""
-
-_HOST: Final = re.compile(
-    r"^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
-)
 
 
 @dataclass
@@ -168,173 +158,22 @@ def process_values(plan: Plan) -> tuple[list[str], list[str], set[str]]:
     return sorted(names, key=str.lower), sorted(companies), refs
 
 
-def domain_values(plan: Plan) -> tuple[list[str], list[str], set[str]]:
-    """Return a tool's exact domains and domain suffixes; skip unsure or odd values."""
-    exact: set[str] = set()
-    suffixes: set[str] = set()
+def domain_values(plan: Plan) -> tuple[list[str], set[str]]:
+    """Return a tool's usable domains (host names or ``*.suffix``); skip unsure or odd values."""
+    domains: set[str] = set()
     refs: set[str] = set()
     for domain in plan.tool.get("domains", []):
         value = domain["value"]
         if "unsure" in domain:
             plan.skip("domain", value, "unsure", domain["unsure"])
-        elif not _HOST.fullmatch(value):
+        elif not is_host_pattern(value):
             plan.skip("domain", value, "unsure", "not a host name or *.suffix")
         elif (plan.tool["tool"], value) in OTHER_PRODUCT:
             plan.skip("domain", value, "other-product", OTHER_PRODUCT[plan.tool["tool"], value])
         else:
-            if value.startswith("*."):
-                suffixes.add(value[1:])
-                exact.add(value[2:])
-            else:
-                exact.add(value)
+            domains.add(value)
             refs.add(domain["source"])
-    return sorted(exact), sorted(suffixes), refs
-
-
-# --- YAML writing -------------------------------------------------------------------------
-
-
-def q(value: str) -> str:
-    """Quote a scalar: JSON strings are valid YAML double-quoted scalars."""
-    return json.dumps(value, ensure_ascii=False)
-
-
-def folded(key: str, text: str, indent: int = 0) -> list[str]:
-    """Write a long text as a folded block scalar."""
-    pad = " " * (indent + 2)
-    body = textwrap.wrap(text, WRAP - len(pad), break_on_hyphens=False, break_long_words=False)
-    return [f"{' ' * indent}{key}: >-", *(pad + line for line in body)]
-
-
-def match_lines(field_name: str, op: str, values: Sequence[str], indent: int) -> list[str]:
-    """Write one match as block YAML, one value a line."""
-    pad = " " * indent
-    lines = [f"{pad}- field: {field_name}", f"{pad}  op: {op}", f"{pad}  values:"]
-    lines += [f"{pad}    - {q(v)}" for v in values]
-    return lines
-
-
-def detection_lines(matches: Sequence[tuple[str, str, Sequence[str]]]) -> list[str]:
-    """Write a detection: one match, or an any-of over several."""
-    if len(matches) == 1:
-        lines = match_lines(*matches[0], indent=0)
-        return ["detection:", *("  " + line[2:] for line in lines)]
-    lines = ["detection:", "  any:"]
-    for match in matches:
-        lines += match_lines(*match, indent=4)
-    return lines
-
-
-def exclusion_lines(exclusions: Sequence[tuple[str, str, str, str]]) -> list[str]:
-    """Write exclusions, each one equals-match on a site placeholder."""
-    lines = ["exclusions:"]
-    for name, description, field_name, placeholder in exclusions:
-        lines.append(f"  - name: {q(name)}")
-        lines += folded("description", description, indent=4)
-        lines += [
-            "    condition:",
-            f"      field: {field_name}",
-            "      op: equals",
-            f"      value: {q(placeholder)}",
-        ]
-    return lines
-
-
-AGGREGATION: Final = """\
-window: 5d
-aggregation:
-  by: [host.id, host.name]
-  outputs:
-    - {name: FirstSeen, function: min, field: "@timestamp"}
-    - {name: LastSeen, function: max, field: "@timestamp"}
-    - {name: Report, function: values, field: event.id}
-    - {name: Count, function: count}"""
-
-
-def _exclusions(kind: str, tool: str, slug: str) -> list[tuple[str, str, str, str]]:
-    hash_field = "file.hash.sha1" if kind == "signer" else "process.hash.sha1"
-    what = {"signer": "signed file", "process": "process", "network": "connecting process"}[kind]
-    found = [
-        (
-            f"Sanctioned {tool} installer",
-            f"The site deploys {tool} on purpose; the {what} is the site's approved installer "
-            "or agent, identified by its SHA1.",
-            hash_field,
-            f"{{{{{slug}_sanctioned_installer_sha1}}}}",
-        ),
-        (
-            f"Approved {tool} admin hosts",
-            f"The hosts from which the site's administrators use {tool} as part of their work.",
-            "host.name",
-            f"{{{{{slug}_approved_admin_hosts}}}}",
-        ),
-    ]
-    if kind == "network":
-        found.append(
-            (
-                f"Approved {tool} management server",
-                f"The site's own {tool} server or tenant that its managed hosts connect to.",
-                "destination.domain",
-                f"{{{{{slug}_management_server}}}}",
-            )
-        )
-    return found
-
-
-@dataclass
-class Document:
-    """One generated rule, as the lines of its YAML document."""
-
-    kind: str
-    tool: dict[str, str | None]
-    fact_name: str
-    slug: str
-    matches: list[tuple[str, str, Sequence[str]]]
-    references: list[str]
-    description: str
-    notes: str
-
-    def rule_id(self) -> uuid.UUID:
-        """The stable id: UUIDv5 of the tool's fact-table name and the rule's kind."""
-        return uuid.uuid5(NAMESPACE, f"{self.fact_name}/{self.kind}")
-
-    def lines(self) -> list[str]:
-        """Write the document."""
-        suffix, category, table, status = KINDS[self.kind]
-        name = self.tool["name"] or ""
-        lines = [
-            "---",
-            f"# {suffix} rule for {name}.",
-            f"id: {self.rule_id()}",
-            f"name: {q(f'Remote Management and Monitoring tool - {name} - {suffix}')}",
-            *folded("description", self.description),
-            "references:",
-            *(f"  - {q(url)}" for url in self.references),
-            f"author: {AUTHOR}",
-            f"date: {DATE}",
-            f"status: {status}",
-            "severity: medium",
-            "attack:",
-            "  tactics: [CommandAndControl]",
-            "  techniques: [T1219]",
-            "tool:",
-            f"  name: {q(name)}",
-            f"  vendor: {q(self.tool['vendor'] or '')}",
-        ]
-        if self.tool.get("website"):
-            lines.append(f"  website: {q(self.tool['website'] or '')}")
-        lines += [
-            "data:",
-            f"  category: {category}",
-            "  connectors:",
-            "    - id: MicrosoftThreatProtection",
-            f"      data_types: [{table}]",
-            *detection_lines(self.matches),
-            AGGREGATION,
-            *exclusion_lines(_exclusions(self.kind, name, self.slug)),
-            *folded("notes", self.notes),
-        ]
-        return lines
+    return sorted(domains), refs
 
 
 def _skipped_note(plan: Plan, kinds: Iterable[str]) -> str:
@@ -364,97 +203,97 @@ _FOUNDING_NOTE: Final = (
 )
 
 
-def plan_documents(tool: dict[str, Any], commits: dict[str, str]) -> tuple[list[Document], Plan]:
-    """Build the documents of one tool and record what was left out."""
-    plan = Plan(tool, tool_slug(_tool_block(tool)["name"] or ""))
+def _spec(
+    kind: str, tool: dict[str, Any], matches: list[Any], refs: list[str], what: str, notes: str
+) -> RuleSpec:
     block = _tool_block(tool)
-    intro = _INTRO.format(name=block["name"], vendor=(block["vendor"] or "").rstrip("."))
-    founding = _FOUNDING_NOTE if tool["tool"] == FOUNDING_TOOL else ""
-    documents = []
+    name, vendor = block["name"] or "", block["vendor"] or ""
+    return RuleSpec(
+        kind=kind,
+        rule_id=uuid.uuid5(NAMESPACE, f"{tool['tool']}/{kind}"),
+        tool=name,
+        vendor=vendor,
+        matches=matches,
+        references=refs,
+        description=_INTRO.format(name=name, vendor=vendor.rstrip(".")) + " " + what,
+        notes=notes,
+        status=STATUS[kind],
+        author=AUTHOR,
+        date=DATE,
+        website=block["website"],
+        comments=[f"{KINDS[kind].title} rule for {name}."],
+    )
 
+
+def _signer_spec(plan: Plan, commits: dict[str, str]) -> RuleSpec | None:
     exact, terms, refs = signer_values(plan)
-    if tool["tool"] == FOUNDING_TOOL:
-        pass  # the founding signer rule is kept by hand
-    elif exact or terms:
-        field_name = "file.code_signature.subject_name"
-        matches = [(field_name, "equals", exact)] if exact else []
-        matches += [(field_name, "has", terms)] if terms else []
-        notes = (
-            "Exact certificate subjects (LOLRMM, Elastic) are matched with equals, the short "
-            "Defender terms (jischell-msft hunting queries) with has; both ignore case, so "
-            "spellings that differ only in case match either way, and every spelling and former "
-            "company name the sources give is kept." + _skipped_note(plan, {"signer"})
-        )
-        if any(s["reason"] == "shared-signer" for s in plan.skipped):
-            notes += (
-                " A shared signer is never a detection alone, and the certificate table carries "
-                "no process name to combine it with; the process and network rules cover those "
-                "binaries instead."
-            )
-        documents.append(
-            Document(
-                "signer",
-                block,
-                tool["tool"],
-                plan.slug,
-                matches,
-                _urls(refs, commits),
-                intro + " This rule finds files signed by the tool's publisher.",
-                notes,
-            )
-        )
-    elif tool["tool"] != FOUNDING_TOOL:
+    if plan.tool["tool"] == FOUNDING_TOOL:
+        return None  # the founding signer rule is kept as written by hand
+    if not (exact or terms):
         detail = "no signer value that is both sure and specific to this tool"
         plan.skip("signer_rule", "", "no-trustworthy-signer", detail)
+        return None
+    field_name = "file.code_signature.subject_name"
+    matches = [(field_name, "equals", exact)] if exact else []
+    matches += [(field_name, "has", terms)] if terms else []
+    notes = (
+        "Exact certificate subjects (LOLRMM, Elastic) are matched with equals, the short "
+        "Defender terms (jischell-msft hunting queries) with has; both ignore case, so "
+        "spellings that differ only in case match either way, and every spelling and former "
+        "company name the sources give is kept." + _skipped_note(plan, {"signer"})
+    )
+    if any(s["reason"] == "shared-signer" for s in plan.skipped):
+        notes += (
+            " A shared signer is never a detection alone, and the certificate table carries "
+            "no process name to combine it with; the process and network rules cover those "
+            "binaries instead."
+        )
+    what = "This rule finds files signed by the tool's publisher."
+    return _spec("signer", plan.tool, matches, _urls(refs, commits), what, notes)
 
+
+def _process_spec(plan: Plan, commits: dict[str, str]) -> RuleSpec | None:
     names, companies, refs = process_values(plan)
-    if names or companies:
-        matches = [("process.name", "equals", names)] if names else []
-        matches += [("process.pe.company", "has", companies)] if companies else []
-        notes = (
-            "Process names come from LOLRMM and Elastic, version-info company terms from the "
-            "jischell-msft hunting queries (matched with has, as there). A renamed binary still "
-            "matches on its company; a binary without version info matches on its name only."
-            + _skipped_note(plan, {"process", "pe_company"})
-            + founding
-        )
-        documents.append(
-            Document(
-                "process",
-                block,
-                tool["tool"],
-                plan.slug,
-                matches,
-                _urls(refs, commits),
-                intro + " This rule finds its processes by executable name or publisher.",
-                notes,
-            )
-        )
+    if not (names or companies):
+        return None
+    matches = [("process.name", "equals", names)] if names else []
+    matches += [("process.pe.company", "has", companies)] if companies else []
+    notes = (
+        "Process names come from LOLRMM and Elastic, version-info company terms from the "
+        "jischell-msft hunting queries (matched with has, as there). A renamed binary still "
+        "matches on its company; a binary without version info matches on its name only."
+        + _skipped_note(plan, {"process", "pe_company"})
+        + _founding_note(plan)
+    )
+    what = "This rule finds its processes by executable name or publisher."
+    return _spec("process", plan.tool, matches, _urls(refs, commits), what, notes)
 
-    exact_domains, suffixes, refs = domain_values(plan)
-    if exact_domains or suffixes:
-        matches = [("destination.domain", "equals", exact_domains)] if exact_domains else []
-        matches += [("destination.domain", "endswith", suffixes)] if suffixes else []
-        notes = (
-            "Domains come from LOLRMM and the jischell-msft queries. A source's '*.example.com' "
-            "is written as endswith '.example.com' plus equals 'example.com': the wildcard "
-            "stands for any subdomain, and the bare domain is the same vendor's. Experimental: "
-            "destination.domain is a host name, and platforms that log a URL instead (Defender's "
-            "RemoteUrl may) can miss matches." + _skipped_note(plan, {"domain"}) + founding
-        )
-        documents.append(
-            Document(
-                "network",
-                block,
-                tool["tool"],
-                plan.slug,
-                matches,
-                _urls(refs, commits),
-                intro + " This rule finds connections to the tool's service domains.",
-                notes,
-            )
-        )
-    return documents, plan
+
+def _network_spec(plan: Plan, commits: dict[str, str]) -> RuleSpec | None:
+    domains, refs = domain_values(plan)
+    if not domains:
+        return None
+    notes = (
+        "Domains come from LOLRMM and the jischell-msft queries. A source's '*.example.com' "
+        "is written as endswith '.example.com' plus equals 'example.com': the wildcard "
+        "stands for any subdomain, and the bare domain is the same vendor's. Experimental: "
+        "destination.domain is a host name, and platforms that log a URL instead (Defender's "
+        "RemoteUrl may) can miss matches." + _skipped_note(plan, {"domain"}) + _founding_note(plan)
+    )
+    what = "This rule finds connections to the tool's service domains."
+    matches = domain_matches(domains)
+    return _spec("network", plan.tool, matches, _urls(refs, commits), what, notes)
+
+
+def _founding_note(plan: Plan) -> str:
+    return _FOUNDING_NOTE if plan.tool["tool"] == FOUNDING_TOOL else ""
+
+
+def plan_rules(tool: dict[str, Any], commits: dict[str, str]) -> tuple[list[RuleSpec], Plan]:
+    """Build the rules of one tool and record what was left out."""
+    plan = Plan(tool, tool_slug(_tool_block(tool)["name"] or ""))
+    specs = [build(plan, commits) for build in (_signer_spec, _process_spec, _network_spec)]
+    return [spec for spec in specs if spec is not None], plan
 
 
 def _urls(refs: set[str], commits: dict[str, str]) -> list[str]:
@@ -467,7 +306,7 @@ def header(tool: dict[str, Any]) -> list[str]:
     vendor = (block["vendor"] or "").rstrip(".")
     about = f"{block['name']}: remote monitoring and management tool by {vendor}."
     lines = [
-        *("# " + line for line in textwrap.wrap(about, WRAP - 2, break_on_hyphens=False)),
+        *("# " + line for line in textwrap.wrap(about, 94, break_on_hyphens=False)),
         "# Generated by tools/generate_catalog.py from tools/rmm_facts.yaml: edit those, then",
         "# run `python tools/generate_catalog.py`, rather than editing this file by hand.",
     ]
@@ -485,15 +324,15 @@ def founding_text(existing: Path, head: list[str]) -> str:
     return first.rstrip("\n") + "\n"
 
 
-def render_file(tool: dict[str, Any], documents: Sequence[Document], seed: Path) -> str:
+def render_file(tool: dict[str, Any], specs: Sequence[RuleSpec], seed: Path) -> str:
     """Write one tool's file."""
     head = header(tool)
     lines = list(head)
     text = "\n".join(lines) + "\n"
     if tool["tool"] == FOUNDING_TOOL:
         text += founding_text(seed, head)
-    for document in documents:
-        text += "\n".join(document.lines()) + "\n"
+    for spec in specs:
+        text += "\n".join(rule_lines(spec)) + "\n"
     return text
 
 
@@ -505,12 +344,12 @@ def generate(facts_path: Path, output: Path, seed: Path) -> list[Path]:
     written: list[Path] = []
     skipped: list[dict[str, str]] = []
     for tool in sorted(facts["tools"], key=lambda t: tool_slug(t["tool"])):
-        documents, plan = plan_documents(tool, commits)
+        specs, plan = plan_rules(tool, commits)
         skipped += plan.skipped
-        if not documents and tool["tool"] != FOUNDING_TOOL:
+        if not specs and tool["tool"] != FOUNDING_TOOL:
             continue
         target = output / f"{plan.slug}.yml"
-        target.write_text(render_file(tool, documents, seed), encoding="utf-8")
+        target.write_text(render_file(tool, specs, seed), encoding="utf-8")
         written.append(target)
     skipped.sort(key=lambda s: (s["tool"].lower(), s["kind"], s["value"].lower(), s["value"]))
     report = {

@@ -80,6 +80,7 @@ SIGNER_FIELDS: Final = frozenset(
 """The fields that hold a code-signing subject."""
 
 _SLUG: Final = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
+_PLACEHOLDER_HOST: Final = re.compile(r"^https?://(?:www\.)?example\.(?:com|org|net)(?:/|$)")
 
 
 class Level(StrEnum):
@@ -198,10 +199,20 @@ def _naming(rule: Rule, path: Path) -> list[Finding]:
 
 
 def _sources(rule: Rule, path: Path) -> list[Finding]:
-    if rule.references:
-        return []
-    message = "no references: cite the public sources the rule's values come from"
-    return [Finding(Level.ERROR, "sources", path, message, rule.name)]
+    if not rule.references:
+        message = "no references: cite the public sources the rule's values come from"
+        return [Finding(Level.ERROR, "sources", path, message, rule.name)]
+    return [
+        Finding(
+            Level.WARNING,
+            "sources",
+            path,
+            f"reference '{url}' is a placeholder: cite the public source instead",
+            rule.name,
+        )
+        for url in rule.references
+        if _PLACEHOLDER_HOST.match(url)
+    ]
 
 
 def _rendering(rule: Rule, path: Path) -> list[Finding]:
