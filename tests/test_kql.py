@@ -16,6 +16,9 @@ from rmmdetect import Rule
 from rmmdetect.loader import load_yaml_documents
 from rmmdetect.model import Operator
 
+KQL_CASES = [case for case in CASES if case.target == "kql"]
+KQL_QUERIES = [case for case in KQL_CASES if case.format == "query"]
+KQL_FILES = [case for case in KQL_CASES if case.format != "query"]
 SEED_COLUMNS = ["DeviceId", "DeviceName", "FirstSeen", "LastSeen", "Report", "Count"]
 
 # Any text but lone surrogates, which no UTF-8 rule file can hold.
@@ -33,7 +36,7 @@ def test_golden(case: Case) -> None:
     assert render_case(case) == expected
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.format == "query"], ids=lambda c: c.id)
+@pytest.mark.parametrize("case", KQL_QUERIES, ids=lambda c: c.id)
 def test_golden_queries_analyse_clean_with_seed_columns(case: Case, kusto: KustoAnalyser) -> None:
     analysis = kusto.analyse((GOLDEN / case.path).read_text(encoding="utf-8"))
     assert not analysis.errors, analysis.error_report()
@@ -49,7 +52,7 @@ def test_query_matches_the_seed(supremo: Rule) -> None:
     assert "Report=make_set(ReportId), Count=count()" in query
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c.format != "query"], ids=lambda c: c.id)
+@pytest.mark.parametrize("case", KQL_FILES, ids=lambda c: c.id)
 def test_sentinel_hunting_is_strict_yaml_with_the_seed_fields(
     case: Case, tmp_path, kusto: KustoAnalyser
 ) -> None:

@@ -8,6 +8,7 @@ terminal and shows the library's warnings on standard error.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import os
 import sys
@@ -16,8 +17,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final, TextIO
 
+from rmmdetect._contrib import check_command, new_command, test_command
 from rmmdetect.errors import CatalogError, Policy, RmmdetectError
+from rmmdetect.importers import IMPORTERS, ImportOptions, import_yaml
 from rmmdetect.loader import Catalog, load_catalog
+from rmmdetect.model import Severity, Status
 from rmmdetect.registry import get_backend
 from rmmdetect.rendering import convert, targets
 from rmmdetect.site import Site, Unresolved, load_site
@@ -94,17 +98,26 @@ def _targets(args: argparse.Namespace, stdout: TextIO) -> int:
     return 0
 
 
-def _check(args: argparse.Namespace, stdout: TextIO) -> int:
-    catalog = _catalog(args.paths)
-    files = len(set(catalog.sources.values()))
-    stdout.write(f"{len(catalog)} rules in {files} files: no errors\n")
+def _import(args: argparse.Namespace, stdout: TextIO) -> int:
+    options = ImportOptions(
+        tool=args.tool,
+        vendor=args.vendor,
+        author=args.author,
+        date=dt.date.fromisoformat(args.date) if args.date else None,
+        status=Status(args.status),
+        severity=Severity(args.severity),
+    )
+    _write(import_yaml(args.format, args.file, options), args.output, stdout)
     return 0
 
 
 _COMMANDS: Final[dict[str, Callable[[argparse.Namespace, TextIO], int]]] = {
     "convert": _convert,
     "targets": _targets,
-    "check": _check,
+    "check": check_command,
+    "new": new_command,
+    "test": test_command,
+    "import": _import,
 }
 
 
@@ -157,14 +170,73 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("targets", help="list targets, formats and options")
 
-    check_cmd = commands.add_parser("check", help="validate rule files")
+    check_cmd = commands.add_parser(
+        "check", help="validate and lint rule files (errors exit 1, warnings do not)"
+    )
     check_cmd.add_argument(
         "paths",
         nargs="*",
         metavar="PATH",
         help="rule files or folders (default: the bundled catalog)",
     )
+    check_cmd.add_argument(
+        "--summary",
+        action="store_true",
+        help="also count tools, rules by category and the facts the catalog skipped",
+    )
+
+    new_cmd = commands.add_parser("new", help="start the rule file of a new tool")
+    new_cmd.add_argument("--tool", required=True, help="the tool's name, e.g. 'AnyDesk'")
+    new_cmd.add_argument("--vendor", required=True, help="who makes it")
+    for option, text in (
+        ("--signer", "a certificate subject of the vendor's signed files"),
+        ("--process", "an executable name, e.g. anydesk.exe"),
+        ("--domain", "a service host name; *.example.com for any subdomain"),
+        ("--reference", "a public source of the values (a URL pinned to a commit)"),
+    ):
+        new_cmd.add_argument(option, action="append", default=[], help=f"{text}; repeatable")
+    new_cmd.add_argument("-o", "--output", help="create this file (never overwritten)")
+
+    _import_parser(commands)
+
+    test_cmd = commands.add_parser("test", help="run a rule over sample events")
+    test_cmd.add_argument("rule_file", metavar="RULE", help="a rule file")
+    test_cmd.add_argument(
+        "--events", required=True, help="a JSON Lines file of events keyed by canonical fields"
+    )
+    test_cmd.add_argument("--rule", help="the rule's id or name, when the file holds several")
+    test_cmd.add_argument("-s", "--site", help="site file with placeholder values")
+    test_cmd.add_argument(
+        "--now", help="the end of the window, ISO 8601 (default: now), for reproducible runs"
+    )
     return parser
+
+
+def _import_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    defaults = ImportOptions()
+    cmd = commands.add_parser("import", help="read a rule from another format, write rule YAML")
+    cmd.add_argument("--from", dest="format", required=True, choices=sorted(IMPORTERS))
+    cmd.add_argument("file", metavar="FILE", help="the file to import")
+    cmd.add_argument("-o", "--output", help="write to this file instead of stdout")
+    cmd.add_argument("--tool", default=defaults.tool, help="the RMM tool's name")
+    cmd.add_argument("--vendor", default=defaults.vendor, help="the tool's vendor")
+    cmd.add_argument("--author", default=defaults.author, help="the rule's author")
+    cmd.add_argument("--date", type=_iso_date, help="the rule's date, YYYY-MM-DD (default: today)")
+    cmd.add_argument("--status", choices=[s.value for s in Status], default=defaults.status)
+    cmd.add_argument(
+        "--severity",
+        choices=[s.value for s in Severity],
+        default=defaults.severity,
+        help="where the format carries none",
+    )
+
+
+def _iso_date(text: str) -> str:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date YYYY-MM-DD") from None
+    return text
 
 
 class _Formatter(logging.Formatter):
