@@ -25,11 +25,14 @@ from rmmdetect.model import AllOf, AnyOf, Match, Not, Rule
 
 __all__ = [
     "Catalog",
+    "Document",
     "default_catalog_path",
     "load_catalog",
     "load_rule",
     "load_rules",
     "load_yaml_documents",
+    "rule_files",
+    "validation_errors",
 ]
 
 logger = logging.getLogger("rmmdetect")

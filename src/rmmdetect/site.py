@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from rmmdetect.errors import PlaceholderError, RuleFileError
 from rmmdetect.model import AllOf, Condition, Exclusion, Match, Not, Rule, placeholder_name
 
-__all__ = ["Resolution", "Site", "Unresolved", "load_site", "resolve"]
+__all__ = ["Resolution", "Site", "Unresolved", "load_site", "resolve", "unresolved_names"]
 
 logger = logging.getLogger("rmmdetect")
 
