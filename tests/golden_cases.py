@@ -27,6 +27,8 @@ FORMATS: list[tuple[str, str, str]] = [
     # (target, format, file suffix): one line per format; every catalog golden rule renders to each.
     ("kql", "query", "kql"),
     ("kql", "sentinel-hunting", "yaml"),
+    ("sigma", "rule", "yml"),
+    ("sigma", "filters", "yml"),
     ("eql", "query", "eql"),
     ("eql", "detection-rules", "toml"),
     ("eql", "kibana", "ndjson"),

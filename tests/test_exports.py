@@ -1,14 +1,19 @@
-"""The public surface: ``rmmdetect.__all__`` is exactly what the package offers, nothing leaks."""
+"""The public surface: ``__all__`` is exactly what the package offers; the wheel ships it all."""
 
 from __future__ import annotations
 
+import configparser
 import importlib
 import pkgutil
+import subprocess
+import sys
 import types
+import zipfile
 
 import pytest
 
 import rmmdetect
+from conftest import REPO
 
 PUBLIC = {
     "Backend",
@@ -99,3 +104,51 @@ def test_each_module_all_names_what_it_defines(name: str) -> None:
         and getattr(value, "__module__", None) == name
     }
     assert defined <= set(declared), f"{name} defines public names missing from __all__"
+
+
+@pytest.fixture(scope="session")
+def wheel_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """Build the wheel once, as `pip install .` would, and read what it ships."""
+    folder = tmp_path_factory.mktemp("wheel")
+    command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(folder)]
+    result = subprocess.run([*command, str(REPO)], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        pytest.fail(f"pip wheel failed:\n{result.stderr}", pytrace=False)
+    (wheel,) = folder.glob("rmmdetect-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "rmmdetect/__init__.py",
+        "rmmdetect/py.typed",
+        "rmmdetect/catalog/supremo.yml",
+        "rmmdetect_backends/__init__.py",
+        "rmmdetect_backends/kql/__init__.py",
+        "rmmdetect_backends/kql/defender_xdr_schema.json",
+    ],
+)
+def test_the_wheel_ships(wheel_files: dict[str, bytes], path: str) -> None:
+    assert path in wheel_files
+
+
+def test_the_wheel_ships_the_whole_catalog(wheel_files: dict[str, bytes]) -> None:
+    shipped = {
+        name.rsplit("/", 1)[1] for name in wheel_files if name.startswith("rmmdetect/catalog/")
+    }
+    in_repo = {path.name for path in (REPO / "rules").glob("*.yml")}
+    assert in_repo <= shipped
+
+
+def test_the_wheel_registers_the_kql_backend_and_the_script(wheel_files: dict[str, bytes]) -> None:
+    (name,) = [n for n in wheel_files if n.endswith(".dist-info/entry_points.txt")]
+    parser = configparser.ConfigParser()
+    parser.read_string(wheel_files[name].decode())
+    assert parser["rmmdetect.backends"]["kql"] == "rmmdetect_backends.kql:KqlBackend"
+    assert parser["console_scripts"]["rmmdetect"] == "rmmdetect.cli:main"
+
+
+def test_the_wheel_ships_no_tests(wheel_files: dict[str, bytes]) -> None:
+    assert not [name for name in wheel_files if name.startswith(("tests/", "rules/"))]
