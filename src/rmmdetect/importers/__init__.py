@@ -8,7 +8,7 @@ guesses a query's meaning.
 
 Example:
     >>> sorted(IMPORTERS)
-    ['sentinel']
+    ['sentinel', 'sigma']
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Final
 
 from rmmdetect.dumper import dump_rule
 from rmmdetect.errors import RuleFileError, UnknownTargetError
-from rmmdetect.importers import sentinel
+from rmmdetect.importers import sentinel, sigma
 from rmmdetect.importers.base import RULE_FIELDS, Importer, ImportOptions
 from rmmdetect.model import Rule
 
@@ -40,6 +40,14 @@ IMPORTERS: Final[dict[str, Importer]] = {
         sentinel.read_sentinel,
         sentinel.CARRIES,
         sentinel.DROPS,
+    ),
+    "sigma": Importer(
+        "sigma",
+        "a Sigma rule for a Windows Sysmon log source (image_load, process_creation, "
+        "network_connection)",
+        sigma.read_sigma,
+        sigma.CARRIES,
+        sigma.DROPS,
     ),
 }
 """The importers, by format name."""

@@ -37,6 +37,7 @@ class ImportOptions:
         severity: The rule's severity, where the format has none.
         references: Public sources for the rule.
         notes: The author's notes.
+        window: The lookback, where the format has none (e.g. ``1d``).
     """
 
     tool: str = "Unknown"
@@ -47,6 +48,7 @@ class ImportOptions:
     severity: Severity = Severity.MEDIUM
     references: tuple[str, ...] = ()
     notes: str | None = None
+    window: str = "1d"
 
     def defaults(self) -> dict[str, Any]:
         """Return the rule fields these options fill in."""
@@ -60,6 +62,8 @@ class ImportOptions:
             "notes": self.notes,
             "exclusions": (),
             "modified": None,
+            "window": self.window,
+            "aggregation": None,
         }
 
 
