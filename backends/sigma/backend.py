@@ -123,6 +123,16 @@ class _Dumper(yaml.SafeDumper):
         super().increase_indent(flow, False)
 
 
+def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    # PyYAML writes NEL and the Unicode line separators raw in single quotes, where they read
+    # back as a space; double quotes escape them.
+    style = '"' if any(char in value for char in "\x85\u2028\u2029") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _string)
+
+
 def _dump(documents: Sequence[Mapping[str, Any]]) -> str:
     text: str = yaml.dump_all(
         documents,
