@@ -242,6 +242,17 @@ def _signer_spec(plan: Plan, commits: dict[str, str]) -> RuleSpec | None:
         "spellings that differ only in case match either way, and every spelling and former "
         "company name the sources give is kept." + _skipped_note(plan, {"signer"})
     )
+    elastic_only = sorted(
+        signer["value"]
+        for signer in plan.tool.get("signers", [])
+        if signer["value"] in exact and all(ref.startswith("elastic/") for ref in signer["sources"])
+    )
+    if elastic_only:
+        listed = ", ".join(f"'{value}'" for value in elastic_only)
+        notes += (
+            f" {listed}: Elastic lists signers without naming the tool; the fact table files "
+            "these under this tool by vendor name, which is likely but not stated by the source."
+        )
     if any(s["reason"] == "shared-signer" for s in plan.skipped):
         notes += (
             " A shared signer is never a detection alone, and the certificate table carries "
@@ -263,6 +274,7 @@ def _process_spec(plan: Plan, commits: dict[str, str]) -> RuleSpec | None:
         "jischell-msft hunting queries (matched with has, as there). A renamed binary still "
         "matches on its company; a binary without version info matches on its name only."
         + _skipped_note(plan, {"process", "pe_company"})
+        + _no_signer_note(plan)
         + _founding_note(plan)
     )
     what = "This rule finds its processes by executable name or publisher."
@@ -283,6 +295,15 @@ def _network_spec(plan: Plan, commits: dict[str, str]) -> RuleSpec | None:
     what = "This rule finds connections to the tool's service domains."
     matches = domain_matches(domains)
     return _spec("network", plan.tool, matches, _urls(refs, commits), what, notes)
+
+
+def _no_signer_note(plan: Plan) -> str:
+    if not any(s["kind"] == "signer_rule" for s in plan.skipped):
+        return ""
+    left = _skipped_note(plan, {"signer"}).replace(" Left out:", " Its signers:")
+    return " This tool has no signer rule, so this rule and the network rule cover it." + (
+        left or " The fact table gives no signer."
+    )
 
 
 def _founding_note(plan: Plan) -> str:
