@@ -211,3 +211,16 @@ def test_a_failing_rule_leaves_no_half_written_output(tmp_path: Path, existing: 
         assert list(output.parent.iterdir()) == [output]
     else:
         assert list(output.parent.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("where", "says"),
+    [("missing/out.kql", "No such file or directory"), (".", "it is a folder; name a file")],
+    ids=["missing-folder", "a-folder"],
+)
+def test_an_unwritable_output_is_an_error(tmp_path: Path, where: str, says: str) -> None:
+    output = tmp_path / where
+    result = run("convert", "-t", "kql", "-o", output, supremo_file())
+    assert result.returncode == 1
+    assert f"error: cannot write {output}: {says}" in result.stderr
+    assert list(tmp_path.iterdir()) == []

@@ -41,13 +41,20 @@ def _write(text: str, output: str | None, stdout: TextIO) -> None:
         stdout.write(text)
         return
     target = Path(output)
-    handle, temporary = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.")
+    if target.is_dir():
+        raise RmmdetectError(f"cannot write {output}: it is a folder; name a file")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    except OSError as error:
+        raise RmmdetectError(f"cannot write {output}: {error.strerror}") from None
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
             file.write(text)
         os.replace(temporary, target)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise RmmdetectError(f"cannot write {output}: {error.strerror}") from None
         raise
 
 
