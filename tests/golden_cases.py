@@ -32,6 +32,9 @@ FORMATS: list[tuple[str, str, str]] = [
     ("eql", "query", "eql"),
     ("eql", "detection-rules", "toml"),
     ("eql", "kibana", "ndjson"),
+    ("spl", "query", "spl"),
+    ("spl", "savedsearch", "conf"),
+    ("spl", "escu", "yml"),
 ]
 
 
