@@ -360,3 +360,61 @@ def test_sqlite_backend_runs_the_rule(supremo: Rule, has_regex: bool) -> None:
     database.executemany("INSERT INTO logs VALUES (?)", [(s,) for s in signers])
     found = [row[0] for row in database.execute(query)]
     assert found == (["Nanosystems S.r.l."] if has_regex else [signers[0], signers[2]])
+
+
+# Condition trees
+
+_SIGNER = "file.code_signature.subject_name"
+_TREES = {
+    "or-of-ands": (
+        {
+            "any": [
+                {
+                    "all": [
+                        {"field": _SIGNER, "op": "has", "value": "Nanosystems"},
+                        {"field": "process.name", "op": "equals", "value": "sremo.exe"},
+                    ]
+                },
+                {"field": _SIGNER, "op": "equals", "value": "Nanosystems S.R.L."},
+            ]
+        },
+        "selection",
+    ),
+    "same-key": (
+        {
+            "all": [
+                {"field": _SIGNER, "op": "contains", "value": "Nano"},
+                {"field": _SIGNER, "op": "contains", "value": "systems"},
+            ]
+        },
+        "selection",
+    ),
+    "not": (
+        {
+            "all": [
+                {"field": _SIGNER, "op": "contains", "value": "Nano"},
+                {"not": {"field": "process.name", "op": "equals", "value": "explorer.exe"}},
+            ]
+        },
+        "selection_1 and not selection_2",
+    ),
+}
+
+
+@pytest.mark.parametrize("tree", list(_TREES))
+def test_condition_trees_parse_and_validate(
+    supremo: Rule, tmp_path: Path, validator: Validators, tree: str
+) -> None:
+    detection, condition = _TREES[tree]
+    exclusion = {"name": "Approved copy", "description": "d", "condition": detection}
+    data = supremo.model_dump(by_alias=True, exclude={"exclusions"})
+    rule = Rule.model_validate({**data, "detection": detection, "exclusions": [exclusion]})
+    text = rmmdetect.render(rule, "sigma")
+    parsed = yaml.safe_load(text)["detection"]
+    assert parsed["condition"].startswith(_group(condition) + " and not ")
+    _check(text, rule, tmp_path, validator)
+    _check(rmmdetect.render(rule, "sigma", "filters"), rule, tmp_path, validator)
+
+
+def _group(condition: str) -> str:
+    return f"({condition})" if " " in condition else condition
