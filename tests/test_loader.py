@@ -155,6 +155,22 @@ BAD = [
         ("expected quoted text", "YAML boolean true", "unless quoted"),
     ),
     Bad(
+        "list-for-value",
+        "  value: Nanosystems S.R.L.",
+        "  value: [a, b]",
+        "detection.value",
+        "value: [a, b]",
+        ("expected quoted text, got a list", "write several values as 'values: [a, b]'"),
+    ),
+    Bad(
+        "list-inside-values",
+        "  value: Nanosystems S.R.L.",
+        "  values:\n    - a\n    - [b]",
+        "detection.values.1",
+        "- [b]",
+        ("expected quoted text, got a list",),
+    ),
+    Bad(
         "list-for-mapping",
         "tool:\n  name: SupRemo\n  vendor: Nanosystems S.R.L.",
         "tool: [SupRemo]",

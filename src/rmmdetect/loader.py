@@ -184,13 +184,17 @@ def _step(data: Any, part: str | int) -> tuple[bool, Any]:
 def _clean_location(data: Any, location: Sequence[str | int]) -> list[str | int]:
     """Drop the union tags pydantic puts in a location, keeping the keys present in the data."""
     clean: list[str | int] = []
+    single = False
     for part in location:
         found, inner = _step(data, part)
-        if found:
+        if single and part == 0:
+            # 'value: x' is read as 'values: [x]': its one item is the value itself.
+            data, single = inner, False
+        elif found:
             data = inner
             clean.append(part)
         elif isinstance(data, Mapping) and part == "values" and "value" in data:
-            data = data["value"]
+            data, single = [data["value"]], True
             clean.append("value")
         elif (
             not isinstance(data, Mapping | list)
@@ -290,6 +294,8 @@ def _problem(error: Mapping[str, Any], clean: Sequence[str | int], root: type[Ba
     expected = _EXPECTED.get(kind)
     if kind == "string_pattern_mismatch":
         expected = _PATTERNS.get(str(error.get("ctx", {}).get("pattern")))
+    if expected is not None and clean and clean[-1] == "value" and isinstance(given, list):
+        return f"expected {expected}, got a list; write several values as 'values: [a, b]'"
     if expected is not None:
         return f"expected {expected}, got {_given(given)}"
     if kind == "enum":
