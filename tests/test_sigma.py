@@ -418,3 +418,8 @@ def test_condition_trees_parse_and_validate(
 
 def _group(condition: str) -> str:
     return f"({condition})" if " " in condition else condition
+
+
+def test_file_names_are_unique_in_the_catalog(catalog: Catalog) -> None:
+    names = [file_name(rule) for rule in catalog]
+    assert len(set(names)) == len(names)
