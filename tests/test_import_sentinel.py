@@ -262,7 +262,7 @@ def test_not_yaml_and_not_a_mapping_are_refused() -> None:
 
 
 def test_unknown_format_and_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(UnknownTargetError, match="allowed: sentinel"):
+    with pytest.raises(UnknownTargetError, match="allowed: eql, sentinel, sigma"):
         import_text("sentinal", "")
     with pytest.raises(RuleFileError, match="cannot read the file"):
         import_file("sentinel", tmp_path / "missing.yaml")

@@ -8,7 +8,7 @@ guesses a query's meaning.
 
 Example:
     >>> sorted(IMPORTERS)
-    ['sentinel', 'sigma']
+    ['eql', 'sentinel', 'sigma']
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Final
 
 from rmmdetect.dumper import dump_rule
 from rmmdetect.errors import RuleFileError, UnknownTargetError
-from rmmdetect.importers import sentinel, sigma
+from rmmdetect.importers import elastic, sentinel, sigma
 from rmmdetect.importers.base import RULE_FIELDS, Importer, ImportOptions
 from rmmdetect.model import Rule
 
@@ -40,6 +40,13 @@ IMPORTERS: Final[dict[str, Importer]] = {
         sentinel.read_sentinel,
         sentinel.CARRIES,
         sentinel.DROPS,
+    ),
+    "eql": Importer(
+        "eql",
+        "an Elastic EQL query over Elastic Defend process or network events",
+        elastic.read_eql,
+        elastic.CARRIES,
+        elastic.DROPS,
     ),
     "sigma": Importer(
         "sigma",

@@ -38,6 +38,9 @@ class ImportOptions:
         references: Public sources for the rule.
         notes: The author's notes.
         window: The lookback, where the format has none (e.g. ``1d``).
+        description: The description, where the format has none.
+        tactics: ATT&CK tactics, where the format has none (RMM abuse is command and control).
+        techniques: ATT&CK techniques, where the format has none (T1219, remote access tools).
     """
 
     tool: str = "Unknown"
@@ -49,6 +52,9 @@ class ImportOptions:
     references: tuple[str, ...] = ()
     notes: str | None = None
     window: str = "1d"
+    description: str = "Imported; the source format carries no description."
+    tactics: tuple[str, ...] = ("CommandAndControl",)
+    techniques: tuple[str, ...] = ("T1219",)
 
     def defaults(self) -> dict[str, Any]:
         """Return the rule fields these options fill in."""
@@ -63,6 +69,8 @@ class ImportOptions:
             "exclusions": (),
             "modified": None,
             "window": self.window,
+            "description": self.description,
+            "attack": {"tactics": self.tactics, "techniques": self.techniques},
             "aggregation": None,
         }
 
