@@ -307,6 +307,21 @@ def test_has_regex_matches_like_term_match(
     assert run(parse(text), _process_events(rule, texts), cased) == expected
 
 
+@given(needle=WORDS, texts=st.lists(st.text(st.sampled_from('aAbB1 .-_*?\\"é\nx'), max_size=12)))
+def test_negated_has_is_exact_even_without_the_option(
+    supremo: Rule, needle: str, texts: list[str]
+) -> None:
+    data = supremo.model_dump(by_alias=True, exclude={"exclusions"})
+    has = {"field": SIGNER, "op": "has", "value": needle}
+    detection = {"all": [{"field": SIGNER, "op": "contains", "value": "a"}, {"not": has}]}
+    rule = Rule.model_validate({**data, "detection": detection})
+    text = rmmdetect.render(rule, "eql")
+    assert "regex~" in text
+    events = [{"process.code_signature.subject_name": t} for t in texts]
+    expected = [n for n, t in enumerate(texts) if matches(rule.detection, {SIGNER: t})]
+    assert run(parse(text), events, cased=False) == expected
+
+
 def test_has_regex_declares_no_approximation(supremo: Rule) -> None:
     notes = rmmdetect.convert(supremo, "eql", "detection-rules", has_regex=True).notes
     assert not [note for note in notes if "has on" in note.message]

@@ -45,7 +45,9 @@ class EqlBackend(Backend):
     :mod:`rmmdetect_backends.eql.events`); an exclusion becomes an ``and not (...)`` clause, and
     one naming a field those events lack is reported as unsupported, never cut down.
     Case-insensitive operators use ``:`` and ``in~``, cased ones ``==``, ``in`` and ``like``;
-    a value that a wildcard cannot hold literally is matched by an anchored ``regex``.
+    a value that a wildcard cannot hold literally is matched by an anchored ``regex``. ``has``
+    is approximated by a contains wildcard unless the option ``has_regex`` is given; under a
+    negation, where a superset would remove too much, it is always the exact regex.
     """
 
     name: ClassVar[str] = "eql"

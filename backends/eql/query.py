@@ -71,8 +71,12 @@ class Query:
         events = f"Elastic Defend {kinds[-1].category} events"
         raise UnsupportedFeatureError("eql", self.rule.name, f"detection on {missing} in {events}")
 
-    def match(self, match: Match) -> str | None:
-        """Render a leaf, or return ``None`` where these events cannot express it."""
+    def match(self, match: Match, negated: bool = False) -> str | None:
+        """Render a leaf, or return ``None`` where these events cannot express it.
+
+        ``negated`` says the leaf sits under an odd number of negations (an exclusion is one):
+        there a superset would remove too much, so ``has`` always renders exactly.
+        """
         column = self.kind.fields.get(match.field)
         if column is None:
             return None
@@ -81,7 +85,7 @@ class Query:
             if match.op is not Operator.EQUALS:
                 return None
             return _predicate(column, "in" if len(match.values) > 1 else "==", match.values)
-        if match.op is Operator.HAS and self.has_regex:
+        if match.op is Operator.HAS and (self.has_regex or negated):
             return _predicate(column, _REGEX[match.cased], [regex_term(v) for v in match.values])
         if match.op is Operator.HAS:
             # Approximation: EQL has no term match; '*value*' is a superset of has.
@@ -113,38 +117,31 @@ class Query:
             parts.append(_predicate(column, _REGEX[match.cased], patterns))
         return parts[0] if len(parts) == 1 else "(" + " or ".join(parts) + ")"
 
-    def group(self, node: Condition) -> str | None:
+    def group(self, node: Condition, negated: bool = False) -> str | None:
         """Render a tree without outer parentheses, or ``None`` if a leaf cannot be rendered."""
         if isinstance(node, Match):
-            return self.match(node)
+            return self.match(node, negated)
         if isinstance(node, Not):
-            inner = self.group(node.not_)
+            inner = self.group(node.not_, not negated)
             return None if inner is None else f"not ({inner})"
         children = node.all if isinstance(node, AllOf) else node.any
-        rendered = [self.term(child) for child in children]
+        rendered = [self.term(child, negated) for child in children]
         if any(part is None for part in rendered):
             return None
         joiner = " and " if isinstance(node, AllOf) else " or "
         return joiner.join(part for part in rendered if part)
 
-    def term(self, node: Condition) -> str | None:
+    def term(self, node: Condition, negated: bool = False) -> str | None:
         """Render a tree so that it can stand beside ``and``/``or``."""
-        text = self.group(node)
+        text = self.group(node, negated)
         if text is None or isinstance(node, Match | Not):
             return text
         children = node.all if isinstance(node, AllOf) else node.any
         return text if len(children) == 1 else f"({text})"
 
     def _missing(self, node: Condition) -> str:
-        fields = [m.field for m in iter_matches(node) if self.match_is_missing(m)]
+        fields = [m.field for m in iter_matches(node) if self.match(m, negated=True) is None]
         return ", ".join(dict.fromkeys(fields))
-
-    def match_is_missing(self, match: Match) -> bool:
-        """Tell whether a leaf cannot be rendered over these events."""
-        column = self.kind.fields.get(match.field)
-        return column is None or (
-            FIELDS[match.field].type == "ip" and match.op is not Operator.EQUALS
-        )
 
     def detection(self) -> str:
         """Render the detection, or raise: a rule without its detection means nothing."""
@@ -159,7 +156,7 @@ class Query:
         """Return each rendered exclusion's name and ``not (...)`` clause."""
         clauses: list[tuple[str, str]] = []
         for exclusion in self.rule.exclusions:
-            rendered = self.group(exclusion.condition)
+            rendered = self.group(exclusion.condition, negated=True)
             if rendered is None:
                 self.context.unsupported(
                     f"exclusion '{exclusion.name}' (no {self._missing(exclusion.condition)} "
