@@ -162,7 +162,7 @@ class _Builder:
                 )
                 continue
             self.note_supersets(
-                node, f"in exclusion '{exclusion.name}', which may so remove more events"
+                node, f"in exclusion '{exclusion.name}', which may remove more events than meant"
             )
             if self.conditions.searchable(node):
                 command = f"search NOT {self.conditions.search(node)}"
