@@ -19,14 +19,29 @@ import pytest
 import yaml
 
 import rmmdetect
+import test_sigma
 from conftest import REPO, SUPREMO_ID
 from oracles.kusto import KustoAnalyser
-from rmmdetect import Catalog, Policy, Rule, Site
+from rmmdetect import Catalog, Policy, Rule
 from rmmdetect.cli import main
 from rmmdetect.events import parse_time, read_events, select_rule, try_rule
-from rmmdetect.lint import Level, is_shared_signer, lint_catalog, summarize, tool_slug
+from rmmdetect.lint import (
+    Level,
+    example_site,
+    is_shared_signer,
+    lint_catalog,
+    summarize,
+    tool_slug,
+)
 from rmmdetect.model import DataCategory, iter_matches
+from test_eql_backend import FORMATS as EQL_FORMATS
 from test_eql_backend import parse as parse_eql
+from test_eql_backend import queries as eql_queries
+from test_sigma import Validators
+from test_sigma import _check as check_sigma
+
+validator = test_sigma.validator
+"""The SigmaHQ validators, configured as the Sigma backend's tests configure them."""
 
 FACTS = yaml.safe_load((REPO / "tools" / "rmm_facts.yaml").read_text(encoding="utf-8"))
 TOOLS: list[dict[str, Any]] = FACTS["tools"]
@@ -34,12 +49,6 @@ EVENTS = REPO / "examples" / "events"
 NOW = "2026-12-03T12:00:00Z"
 TARGETS = [(name, fmt) for name, info in rmmdetect.targets().items() for fmt in info.formats]
 SIGNER = "file.code_signature.subject_name"
-
-
-def full_site(rule: Rule) -> Site:
-    """A site that fills every placeholder of the rule, so that every exclusion renders."""
-    names = {name for exclusion in rule.exclusions for name in exclusion.placeholders()}
-    return Site(placeholders={name: f"example-{name}" for name in sorted(names)})
 
 
 def rule_file(tool: str) -> Path:
@@ -85,14 +94,16 @@ def test_every_rule_renders_for_every_target_and_format(
         bare = rmmdetect.convert(rule, target, fmt, unresolved="omit", unsupported=Policy.RAISE)
         assert bare.text.strip()
         # With every exclusion filled in, a part a target cannot express becomes a note.
-        filled = rmmdetect.convert(rule, target, fmt, site=full_site(rule), unsupported="collect")
+        filled = rmmdetect.convert(
+            rule, target, fmt, site=example_site(rule), unsupported="collect"
+        )
         assert filled.text.strip()
 
 
 def test_every_kql_query_analyses_clean(catalog: Catalog, kusto: KustoAnalyser) -> None:
     problems = []
     for rule in catalog:
-        for site in (None, full_site(rule)):
+        for site in (None, example_site(rule)):
             query = rmmdetect.render(rule, "kql", "query", site=site)
             analysis = kusto.analyse(query)
             if analysis.errors:
@@ -100,10 +111,31 @@ def test_every_kql_query_analyses_clean(catalog: Catalog, kusto: KustoAnalyser) 
     assert problems == []
 
 
-def test_every_eql_query_parses_with_eql(catalog: Catalog) -> None:
+# The backends' own tests check every catalog rule bare and with the SupRemo example site;
+# these fill every tool's placeholders, so that every exclusion of the catalog is checked too.
+
+
+@pytest.mark.parametrize("fmt", EQL_FORMATS)
+def test_every_eql_rendering_with_all_exclusions_parses_with_eql(
+    catalog: Catalog, fmt: str
+) -> None:
     for rule in catalog:
-        for site in (None, full_site(rule)):
-            parse_eql(rmmdetect.convert(rule, "eql", site=site, unsupported="collect").text)
+        rendering = rmmdetect.convert(
+            rule, "eql", fmt, site=example_site(rule), unsupported="collect"
+        )
+        for query in eql_queries(rendering.text, fmt):
+            parse_eql(query)
+
+
+@pytest.mark.parametrize("fmt", ["rule", "filters"])
+def test_every_sigma_rendering_with_all_exclusions_validates_with_pysigma(
+    catalog: Catalog, tmp_path: Path, validator: Validators, fmt: str
+) -> None:
+    for rule in catalog:
+        rendering = rmmdetect.convert(
+            rule, "sigma", fmt, site=example_site(rule), unsupported="collect"
+        )
+        check_sigma(rendering.text, rule, tmp_path, validator)
 
 
 def test_references_are_https_links_pinned_to_a_commit(catalog: Catalog) -> None:

@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -36,6 +37,7 @@ __all__ = [
     "Finding",
     "Level",
     "Summary",
+    "example_site",
     "is_shared_signer",
     "lint",
     "lint_catalog",
@@ -215,10 +217,36 @@ def _sources(rule: Rule, path: Path) -> list[Finding]:
     ]
 
 
+def example_site(rule: Rule) -> Site:
+    """Return a site that fills every placeholder of a rule with a plausible value.
+
+    Hashes get a hexadecimal digest of the right length, IP addresses a documentation
+    address, anything else a name; used to render every exclusion, not only the detection.
+
+    Example:
+        >>> from rmmdetect import load_catalog
+        >>> rule = load_catalog().get("a8c85d8f-1bb0-4c0e-8983-de136a7bf2e6")
+        >>> example_site(rule).placeholders["siem_server_ip"]
+        '192.0.2.1'
+    """
+    names = sorted({name for exclusion in rule.exclusions for name in exclusion.placeholders()})
+    return Site(placeholders={name: _example_value(name) for name in names})
+
+
+def _example_value(name: str) -> str:
+    for suffix, algorithm in _HASHES.items():
+        if name.endswith(suffix):
+            return hashlib.new(algorithm, name.encode()).hexdigest()
+    if name.endswith("_ip"):
+        return "192.0.2.1"
+    return f"example-{name.replace('_', '-')}"
+
+
+_HASHES: Final = {"sha256": "sha256", "md5": "md5", "sha1": "sha1", "hash": "sha1"}
+
+
 def _rendering(rule: Rule, path: Path) -> list[Finding]:
-    # Fill every placeholder so that the exclusions render too, not only the detection.
-    names = {name for exclusion in rule.exclusions for name in exclusion.placeholders()}
-    site = Site(placeholders={name: f"example-{name}" for name in sorted(names)})
+    site = example_site(rule)
     found = []
     for target, info in targets().items():
         for fmt in info.formats:
