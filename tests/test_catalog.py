@@ -29,6 +29,7 @@ from rmmdetect.lint import (
     Level,
     example_site,
     is_shared_signer,
+    lint,
     lint_catalog,
     summarize,
     tool_slug,
@@ -358,3 +359,25 @@ def test_bad_json_lines_give_file_and_line(
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith(f"error: {events}:2: not valid JSON")
     assert err[1] == f"error: {events}:4: an event is a JSON object, not list"
+
+
+def test_check_summary_counts_tools_rules_and_skipped_facts(catalog: Catalog) -> None:
+    out = io.StringIO()
+    assert main(["check", str(REPO / "rules"), "--summary"], stdout=out) == 0
+    summary = summarize(catalog, REPO / "rules" / "skipped.json")
+    by_category = ", ".join(f"{name} {count}" for name, count in summary.by_category.items())
+    lines = out.getvalue().splitlines()
+    assert lines[1:4] == [
+        f"tools: {len(TOOLS)}",
+        f"rules: {len(catalog)} ({by_category})",
+        f"skipped facts: {len(summary.skipped)}",
+    ]
+    assert "  unsure: " in out.getvalue()
+
+
+def test_lint_reports_a_file_the_loader_rejects(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yml"
+    path.write_text("id: [unclosed\n", encoding="utf-8")
+    catalog, findings = lint([path])
+    assert catalog is None
+    assert [(f.level, f.code, f.path) for f in findings] == [(Level.ERROR, "schema", path)]
