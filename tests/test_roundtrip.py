@@ -35,7 +35,6 @@ from rmmdetect_backends.kql.schema import TABLES
 from rmmdetect_backends.sigma.backend import _description, sigma_id, title_case
 from rmmdetect_backends.sigma.fields import FIELDS as SIGMA_FIELDS
 from rmmdetect_backends.sigma.fields import Kind
-from strategies import rules, texts
 
 import rmmdetect
 from rmmdetect import Catalog, Rule
@@ -46,7 +45,6 @@ from rmmdetect.importers.defender import COLUMNS as DEFENDER_COLUMNS
 from rmmdetect.importers.sigma_fields import FIELDS as SIGMA_IMPORT_FIELDS
 from rmmdetect.model import (
     AllOf,
-    AnyOf,
     Condition,
     Connector,
     DataCategory,
@@ -57,6 +55,7 @@ from rmmdetect.model import (
     iter_matches,
 )
 from rmmdetect.taxonomy import FIELDS
+from strategies import rules, texts
 
 OPTIONS = ImportOptions()
 _WORD = re.compile("[A-Za-z0-9]")
