@@ -61,6 +61,8 @@ class Plan:
 
     tool: dict[str, Any]
     slug: str
+    family: dict[str, set[str]] = field(default_factory=dict)
+    """The tools each usable signer value (lower case) is given for in the fact table."""
     skipped: list[dict[str, str]] = field(default_factory=list)
 
     def skip(self, kind: str, value: str, reason: str, detail: str) -> None:
@@ -216,7 +218,7 @@ def _spec(
         matches=matches,
         references=refs,
         description=_INTRO.format(name=name, vendor=vendor.rstrip(".")) + " " + what,
-        notes=notes,
+        notes=notes + (f" The fact table notes: {tool['notes']}" if tool.get("notes") else ""),
         status=STATUS[kind],
         author=AUTHOR,
         date=DATE,
@@ -252,6 +254,17 @@ def _signer_spec(plan: Plan, commits: dict[str, str]) -> RuleSpec | None:
         notes += (
             f" {listed}: Elastic lists signers without naming the tool; the fact table files "
             "these under this tool by vendor name, which is likely but not stated by the source."
+        )
+    siblings = sorted(
+        {tool for value in (*exact, *terms) for tool in plan.family.get(value.lower(), ())}
+        - {plan.tool["tool"]}
+    )
+    if siblings:
+        notes += (
+            f" The fact table gives some of these signers for {', '.join(siblings)} too: the "
+            "vendor signs several of its RMM products alike, so a hit names the vendor's RMM "
+            "family, not one product (still an RMM tool, unlike a signer shared with unrelated "
+            "software)."
         )
     if any(s["reason"] == "shared-signer" for s in plan.skipped):
         notes += (
@@ -310,9 +323,21 @@ def _founding_note(plan: Plan) -> str:
     return _FOUNDING_NOTE if plan.tool["tool"] == FOUNDING_TOOL else ""
 
 
-def plan_rules(tool: dict[str, Any], commits: dict[str, str]) -> tuple[list[RuleSpec], Plan]:
+def signer_families(tools: Sequence[dict[str, Any]]) -> dict[str, set[str]]:
+    """Map each sure signer value (lower case) to the tools the fact table gives it for."""
+    family: dict[str, set[str]] = {}
+    for tool in tools:
+        for signer in tool.get("signers", []):
+            if "unsure" not in signer:
+                family.setdefault(signer["value"].lower(), set()).add(tool["tool"])
+    return family
+
+
+def plan_rules(
+    tool: dict[str, Any], commits: dict[str, str], family: dict[str, set[str]]
+) -> tuple[list[RuleSpec], Plan]:
     """Build the rules of one tool and record what was left out."""
-    plan = Plan(tool, tool_slug(_tool_block(tool)["name"] or ""))
+    plan = Plan(tool, tool_slug(_tool_block(tool)["name"] or ""), family)
     specs = [build(plan, commits) for build in (_signer_spec, _process_spec, _network_spec)]
     return [spec for spec in specs if spec is not None], plan
 
@@ -361,11 +386,12 @@ def generate(facts_path: Path, output: Path, seed: Path) -> list[Path]:
     """Write every rule file and skipped.json into ``output``; return the files written."""
     facts = load_facts(facts_path)
     commits = _commits(facts["meta"])
+    family = signer_families(facts["tools"])
     output.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     skipped: list[dict[str, str]] = []
     for tool in sorted(facts["tools"], key=lambda t: tool_slug(t["tool"])):
-        specs, plan = plan_rules(tool, commits)
+        specs, plan = plan_rules(tool, commits, family)
         skipped += plan.skipped
         if not specs and tool["tool"] != FOUNDING_TOOL:
             continue

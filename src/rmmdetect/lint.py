@@ -50,6 +50,7 @@ logger = logging.getLogger("rmmdetect")
 SHARED_SIGNERS: Final[dict[str, str]] = {
     "google llc": "Google signs all its software, not only Chrome Remote Desktop",
     "google inc": "Google signs all its software, not only Chrome Remote Desktop",
+    "google": "Google publishes all its software, not only Chrome Remote Desktop",
     "microsoft corporation": "Microsoft signs Windows itself and most of its products",
     "microsoft windows": "Microsoft signs Windows itself and most of its products",
     "zoho": "Zoho signs Zoho Assist, ManageEngine and every other Zoho product",
@@ -60,20 +61,18 @@ SHARED_SIGNERS: Final[dict[str, str]] = {
     "goto, inc": "GoTo signs LogMeIn, GoTo Resolve and GoToMeeting alike",
     "logmein, inc.": "LogMeIn signs LogMeIn, GoToMeeting (G2M.exe) and its updaters alike",
     "logmein": "LogMeIn signs LogMeIn, GoToMeeting (G2M.exe) and its updaters alike",
+    "comodo": "Comodo publishes Itarian and unrelated security products",
     "comodo security solutions": "Comodo signs Itarian and unrelated security products",
     "comodo security solutions, inc.": "Comodo signs Itarian and unrelated security products",
-    "connectwise": "ConnectWise signs ScreenConnect, Automate and its other products alike",
-    "connectwise, llc": "ConnectWise signs ScreenConnect, Automate and its other products alike",
-    "connectwise, inc.": "ConnectWise signs ScreenConnect, Automate and its other products alike",
-    "kaseya": "Kaseya signs VSA, Datto RMM, Pulseway and its other products alike",
-    "kaseya holdings inc.": "Kaseya signs VSA, Datto RMM, Pulseway and its other products alike",
-    "上海贝锐信息科技股份有限公司": "Oray signs both AweSun and SunLogin with this subject",
     "solarwinds": "SolarWinds signed DameWare, N-able's former products and unrelated software",
 }
-"""Signers (lower case) that a vendor shares across unrelated or several products, with why.
+"""Signers and publisher names (lower case) that a vendor shares with unrelated products.
 
-A detection on one of these alone cannot name the tool; combine it with a product or
-process condition, or leave it out.
+A detection on one of these alone finds far more than RMM tools; combine it with a product or
+process condition, or leave it out. A vendor's signer shared only by its own RMM products
+(ConnectWise for ScreenConnect and Automate, Kaseya for VSA, Oray for AweSun and SunLogin) is
+not listed: a hit is still an RMM tool, and the rule's notes say the signer names the vendor's
+family rather than one product.
 """
 
 SIGNER_FIELDS: Final = frozenset(
