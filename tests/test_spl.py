@@ -258,7 +258,8 @@ def test_the_query_selects_what_the_evaluator_selects(
 ) -> None:
     rule = _rule(supremo, _leaf(op, values, cased))
     rendering = rmmdetect.convert(rule, "spl", has_regex=has_regex)
-    superset = op is Operator.HAS and not has_regex
+    searchable = not cased and all(quoting.search_safe(value) for value in values)
+    superset = op is Operator.HAS and not has_regex and searchable
     assert bool(rendering.notes) == superset
     for text in [*texts, *values, *(f"x{v}Y" for v in values)]:
         expected = matches(rule.detection, {SIGNER: text})

@@ -142,8 +142,8 @@ class _Builder:
                 self.rule.name,
                 f"detection field(s) {', '.join(missing)} in {self.source.describe()}",
             )
-        self.note_supersets(node, "in the detection")
         if self.conditions.searchable(node):
+            self.note_supersets(node, "in the detection")
             return self.conditions.search(node), ()
         if isinstance(node, Match) and node.op is Operator.HAS:
             prefilter = self.conditions.prefilter(node)
@@ -161,10 +161,10 @@ class _Builder:
                     f"{', '.join(missing)})"
                 )
                 continue
-            self.note_supersets(
-                node, f"in exclusion '{exclusion.name}', which may remove more events than meant"
-            )
             if self.conditions.searchable(node):
+                self.note_supersets(
+                    node, f"in exclusion '{exclusion.name}', which may remove more than meant"
+                )
                 command = f"search NOT {self.conditions.search(node)}"
             else:
                 command = f"where NOT {self.conditions.where(node)}"

@@ -14,7 +14,8 @@ Two dialects:
   stays exact. Case folding is PCRE's, which agrees with the model's for ASCII.
 
 ``has`` has no whole-term form in search terms: it renders as ``*value*``, a superset, and the
-caller records the approximation. Under the ``has_regex`` option it renders as the regex of
+caller records the approximation. In a ``where`` expression, and everywhere under the
+``has_regex`` option, it renders as the regex of
 :func:`rmmdetect.evaluator.term_match`: no ASCII letter or digit right before or after the
 value where the value itself starts or ends with one.
 """
@@ -99,7 +100,10 @@ class ConditionRenderer:
         return all(search_safe(value) for value in match.values)
 
     def supersets(self, node: Condition) -> list[Match]:
-        """Return the ``has`` leaves that render as a superset here."""
+        """Return the ``has`` leaves that render as a superset in :meth:`search`.
+
+        In :meth:`where` every operator is exact: ``has`` is a term-boundary regex there.
+        """
         return [m for m in iter_matches(node) if m.op is Operator.HAS and not self.has_regex]
 
     def search(self, node: Condition) -> str:
