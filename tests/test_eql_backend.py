@@ -330,6 +330,14 @@ def test_has_regex_declares_no_approximation(supremo: Rule) -> None:
 # What EQL over Elastic Defend cannot express.
 
 
+@pytest.mark.parametrize("name", ["a*/b", "a/*b", "*/*/", "//**//", "x\n*/y"], ids=repr)
+def test_names_never_open_or_close_a_comment(supremo: Rule, name: str) -> None:
+    rule = supremo.model_copy(update={"name": name, "exclusions": ()})
+    header = rmmdetect.render(rule, "eql").splitlines()[0]
+    assert header.startswith("/* ") and header.endswith(" */")
+    assert "/*" not in header[2:-2] and "*/" not in header[2:-2]
+
+
 def test_exclusion_on_a_field_the_events_lack_follows_the_policy(supremo: Rule) -> None:
     site = rmmdetect.Site(placeholders={"siem_server_ip": "10.0.0.5"})
     with pytest.raises(rmmdetect.UnsupportedFeatureError, match=r"destination\.ip"):

@@ -108,6 +108,12 @@ def regex_term(value: str) -> str:
 
 
 def comment(text: str) -> str:
-    """Return ``text`` made safe inside a ``/* */`` comment: one line, no ``*/``."""
+    """Return ``text`` made safe inside a ``/* */`` comment: one line, no ``*/`` nor ``/*``.
+
+    Some of Elastic's grammars (ES|QL's, for one) nest block comments, so an opening ``/*`` is
+    broken up too: the text is safe whether or not comments nest.
+    """
     flat = "".join(" " if ord(char) < 0x20 or char in "\u2028\u2029\x85" else char for char in text)
-    return flat.replace("*/", "* /")
+    while "*/" in flat or "/*" in flat:
+        flat = flat.replace("*/", "* /").replace("/*", "/ *")
+    return flat
