@@ -42,11 +42,18 @@ _PRODUCTS: Final = ["Splunk Enterprise", "Splunk Enterprise Security", "Splunk C
 
 
 class _Dumper(yaml.SafeDumper):
-    """Writes multi-line strings as literal blocks so the search reads as it runs."""
+    """Writes multi-line strings as literal blocks so the search reads as it runs.
+
+    PyYAML reads NEL and the Unicode line and paragraph separators in a plain or block scalar
+    as line breaks and folds them; a string holding one is double-quoted, which escapes it.
+    """
 
 
 def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
+    if any(char in value for char in "\x85\u2028\u2029"):
+        style: str | None = '"'
+    else:
+        style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
@@ -133,14 +140,15 @@ def detection_yaml(search: SplSearch) -> str:
     """Return the ESCU detection YAML and its filter macro as two YAML documents.
 
     Raises:
-        RmmdetectError: The rule's name is longer than contentctl accepts.
+        RmmdetectError: The rule's name, as an ESCU name, is empty or longer than contentctl
+            accepts.
     """
     rule = search.rule
     name = escu_name(rule.name)
-    if len(name) > MAX_NAME_LENGTH:
+    if not name or len(name) > MAX_NAME_LENGTH:
         raise RmmdetectError(
-            f"rule '{rule.name}': an ESCU detection name has at most {MAX_NAME_LENGTH} "
-            f"characters (contentctl), this one has {len(name)}"
+            f"rule '{rule.name}': an ESCU detection name has 1 to {MAX_NAME_LENGTH} letters, "
+            f"digits, blanks or _-./ (contentctl), this one has {len(name)}"
         )
     filter_macro = f"{snake_name(name)}_filter"
     detection: dict[str, Any] = {
