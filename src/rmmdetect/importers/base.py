@@ -16,9 +16,17 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from rmmdetect.errors import UnsupportedQueryError
-from rmmdetect.model import Rule, Severity, Status
+from rmmdetect.model import Operator, Rule, Severity, Status
 
-__all__ = ["RULE_FIELDS", "ImportOptions", "Importer", "build_rule"]
+__all__ = ["RULE_FIELDS", "WILDCARD_OPERATORS", "ImportOptions", "Importer", "build_rule"]
+
+WILDCARD_OPERATORS: Final[dict[tuple[bool, bool], Operator]] = {
+    (False, False): Operator.EQUALS,
+    (True, True): Operator.CONTAINS,
+    (False, True): Operator.STARTSWITH,
+    (True, False): Operator.ENDSWITH,
+}
+"""The operator a wildcard pattern stands for, by (leading ``*``, trailing ``*``)."""
 
 RULE_FIELDS: Final = tuple(Rule.model_fields)
 """Every field of a rule, in the model's order; an importer's CARRIES and DROPS split them."""

@@ -30,7 +30,7 @@ from lark import Token, Tree
 
 import eql
 from rmmdetect.errors import UnsupportedQueryError
-from rmmdetect.importers.base import ImportOptions, build_rule
+from rmmdetect.importers.base import WILDCARD_OPERATORS, ImportOptions, build_rule
 from rmmdetect.model import AllOf, AnyOf, Condition, DataCategory, Match, Not, Operator, Rule
 
 __all__ = ["CARRIES", "DROPS", "read_eql"]
@@ -204,13 +204,7 @@ def _wildcard(pattern: str) -> tuple[Operator, str] | None:
     inner = pattern[int(lead) : len(pattern) - int(trail)]
     if not inner or "*" in inner or "?" in inner:
         return None
-    ops = {
-        (False, False): Operator.EQUALS,
-        (True, True): Operator.CONTAINS,
-        (False, True): Operator.STARTSWITH,
-        (True, False): Operator.ENDSWITH,
-    }
-    return ops[(lead, trail)], inner
+    return WILDCARD_OPERATORS[(lead, trail)], inner
 
 
 _PATTERNS: Final[dict[str, tuple[Callable[[str], tuple[Operator, str] | None], bool]]] = {

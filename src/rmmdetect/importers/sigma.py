@@ -39,7 +39,7 @@ from sigma.types import SigmaCasedString, SigmaRegularExpression, SigmaString, S
 
 from rmmdetect.attack import TACTICS, TECHNIQUE_PATTERN
 from rmmdetect.errors import UnsupportedQueryError
-from rmmdetect.importers.base import ImportOptions, build_rule
+from rmmdetect.importers.base import WILDCARD_OPERATORS, ImportOptions, build_rule
 from rmmdetect.importers.sigma_fields import CATEGORIES, FIELDS, HASH_LENGTHS, SigmaPlace
 from rmmdetect.loader import Document, load_yaml_documents
 from rmmdetect.model import AllOf, AnyOf, Condition, DataCategory, Match, Not, Operator, Rule
@@ -77,13 +77,6 @@ _MODIFIERS: Final = frozenset(
         SigmaRegularExpressionModifier,
     }
 )
-_OPERATORS: Final[dict[tuple[bool, bool], Operator]] = {
-    (False, False): Operator.EQUALS,
-    (True, True): Operator.CONTAINS,
-    (False, True): Operator.STARTSWITH,
-    (True, False): Operator.ENDSWITH,
-}
-"""The operator of a value by (leading ``*``, trailing ``*``)."""
 
 _WORD: Final = "A-Za-z0-9"
 _BEFORE: Final = f"(?:^|[^{_WORD}])"
@@ -187,7 +180,11 @@ class _Reader:
             )
         text = "".join(str(part) for part in inner)
         return self.place(
-            place, _OPERATORS[(lead, trail)], text, isinstance(value, SigmaCasedString), where
+            place,
+            WILDCARD_OPERATORS[(lead, trail)],
+            text,
+            isinstance(value, SigmaCasedString),
+            where,
         )
 
     def place(
