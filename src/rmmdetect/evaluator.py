@@ -53,7 +53,7 @@ _WORD: Final = "A-Za-z0-9"
 @cache
 def _term_pattern(needle: str, cased: bool) -> re.Pattern[str]:
     before = rf"(?<![{_WORD}])" if re.match(rf"[{_WORD}]", needle) else ""
-    after = rf"(?![{_WORD}])" if re.search(rf"[{_WORD}]$", needle) else ""
+    after = rf"(?![{_WORD}])" if re.search(rf"[{_WORD}]\Z", needle) else ""
     return re.compile(before + re.escape(needle) + after, 0 if cased else re.IGNORECASE)
 
 
