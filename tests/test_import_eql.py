@@ -146,3 +146,24 @@ def test_refusals_name_the_line() -> None:
             "eql", 'process where\n  process.name : "x" and\n  process.nope : "y"', Path("q.eql")
         )
     assert caught.value.line == 3
+
+
+def test_cli_imports_eql_and_sigma(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+
+    import yaml
+
+    from rmmdetect.cli import main
+
+    query = tmp_path / "q.eql"
+    query.write_text('process where process.name : "x.exe"\n', encoding="utf-8")
+    stdout = io.StringIO()
+    args = ["import", "--from", "eql", str(query), "--window", "7d", "--tool", "X"]
+    assert main(args, stdout=stdout) == 0
+    document = yaml.safe_load(stdout.getvalue())
+    assert (document["window"], document["tool"]["name"]) == ("7d", "X")
+    assert main(["import", "--from", "eql", str(query), "--window", "7x"]) == 1
+    query.write_text("process where process.nope : 1\n", encoding="utf-8")
+    assert main(["import", "--from", "sigma", str(query)]) == 1
+    err = capsys.readouterr().err
+    assert "window" in err and "Traceback" not in err

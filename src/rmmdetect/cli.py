@@ -113,6 +113,7 @@ def _import(args: argparse.Namespace, stdout: TextIO) -> int:
         date=dt.date.fromisoformat(args.date) if args.date else None,
         status=Status(args.status),
         severity=Severity(args.severity),
+        window=args.window,
     )
     _write(import_yaml(args.format, args.file, options), args.output, stdout)
     return 0
@@ -230,6 +231,9 @@ def _import_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]
     cmd.add_argument("--author", default=defaults.author, help="the rule's author")
     cmd.add_argument("--date", type=_iso_date, help="the rule's date, YYYY-MM-DD (default: today)")
     cmd.add_argument("--status", choices=[s.value for s in Status], default=defaults.status)
+    cmd.add_argument(
+        "--window", default=defaults.window, help="the lookback, where the format has none"
+    )
     cmd.add_argument(
         "--severity",
         choices=[s.value for s in Severity],
