@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from engines import kql
+from engines import eql_python, kql
 from engines.events import Event
 from rmmdetect import Rule
 from rmmdetect.model import DataCategory
@@ -45,7 +45,9 @@ class Engine:
             indices and the aggregated rows.
         fields: By data category, the canonical fields a generated rule's detection may read
             and those its exclusions may read.
-        aggregates: Whether the engine runs the rule's aggregation (else kept events only).
+        aggregates: Whether the engine runs the rule's aggregation (else kept events only,
+            and the window is the search's time range, which ``run`` applies).
+        options: The backend option sets to run, e.g. with and without ``has_regex``.
     """
 
     name: str
@@ -55,6 +57,7 @@ class Engine:
     run: Callable[[Sequence[tuple[Rule, str]], Sequence[Event], datetime], list[Outcome]]
     fields: Mapping[DataCategory, tuple[Sequence[str], Sequence[str]]]
     aggregates: bool
+    options: tuple[Mapping[str, Any], ...] = ({},)
 
 
 def _kql_fields() -> dict[DataCategory, tuple[list[str], list[str]]]:
@@ -70,8 +73,31 @@ def _kql_fields() -> dict[DataCategory, tuple[list[str], list[str]]]:
     return fields
 
 
+def _eql_fields() -> dict[DataCategory, tuple[list[str], list[str]]]:
+    from rmmdetect_backends.eql.events import EVENTS
+
+    unsuitable = {"@timestamp", "event.id"}
+    fields: dict[DataCategory, tuple[list[str], list[str]]] = {}
+    for category, kinds in EVENTS.items():
+        names = sorted({field for kind in kinds for field in kind.fields} - unsuitable)
+        fields[category] = (names, names)
+    return fields
+
+
+_HAS_REGEX: Final = ({}, {"has_regex": True})
+
 ENGINES: Final[dict[str, Engine]] = {
     "kql": Engine(kql.ENGINE_NAME, "kql", "query", kql.prepare, kql.run, _kql_fields(), True),
+    "eql": Engine(
+        eql_python.ENGINE_NAME,
+        "eql",
+        "query",
+        eql_python.prepare,
+        eql_python.run,
+        _eql_fields(),
+        False,
+        _HAS_REGEX,
+    ),
 }
 """The engine adapter of each target that has one."""
 

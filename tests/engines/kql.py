@@ -23,14 +23,13 @@ How a flat event becomes Defender rows:
 * Non-ASCII text: DuckDB folds case with Unicode's simple mapping (``lower('\u0130')`` is
   ``'i'``, Python's is ``'i\u0307'``) and duckdb-kql bounds ``has`` terms by Unicode letters
   and digits, where the model says ASCII. :func:`prepare` drops an event on which a match of
-  the rule would come out differently under those rules (:func:`_diverges`, a model of
+  the rule would come out differently under those rules (``engines.semantics``, a model of
   duckdb-kql's semantics checked by tests), and records it as a hypothesis event.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
@@ -42,9 +41,9 @@ import hypothesis
 from rmmdetect_backends.kql.schema import COLUMNS, JOINS, SCHEMA, TABLES
 
 from engines.events import Event
+from engines.semantics import UNICODE_SIMPLE_FOLD, diverges
 from rmmdetect import Rule
-from rmmdetect.evaluator import matches
-from rmmdetect.model import AggregateFunction, Match, Operator, iter_matches
+from rmmdetect.model import AggregateFunction
 
 __all__ = ["ENGINE_NAME", "Outcome", "prepare", "run"]
 
@@ -85,45 +84,6 @@ def _aliases(tables: Sequence[str]) -> list[tuple[str, ...]]:
     return [tuple(sorted(group)) for group in merged if len(group) > 1]
 
 
-def _fold(text: str) -> str:
-    return "".join(char.lower()[:1] for char in text)
-
-
-def _term(char: str) -> bool:
-    return char.isalpha() or char.isnumeric()
-
-
-def _engine_has(text: str, needle: str) -> bool:
-    before = r"(?<![^\W_])" if _term(needle[:1]) else ""
-    after = r"(?![^\W_])" if _term(needle[-1:]) else ""
-    return re.search(before + re.escape(needle) + after, text) is not None
-
-
-_ENGINE_COMPARISONS: Final = {
-    Operator.EQUALS: str.__eq__,
-    Operator.CONTAINS: lambda text, value: value in text,
-    Operator.STARTSWITH: str.startswith,
-    Operator.ENDSWITH: str.endswith,
-    Operator.HAS: _engine_has,
-}
-
-
-def _engine_match(match: Match, event: Event) -> bool:
-    text = event.get(match.field)
-    if text is None:
-        return False
-    fold = (lambda value: value) if match.cased else _fold
-    compare = _ENGINE_COMPARISONS[match.op]
-    return any(compare(fold(str(text)), fold(value)) for value in match.values)
-
-
-def _diverges(rule: Rule, event: Event) -> bool:
-    """Tell whether duckdb-kql's case folding or term characters decide a match differently."""
-    conditions = [rule.detection, *(x.condition for x in rule.exclusions)]
-    leaves = [m for c in conditions for m in iter_matches(c)]
-    return any(matches(m, event) != _engine_match(m, event) for m in leaves)
-
-
 def prepare(rule: Rule, events: Sequence[Event]) -> list[Event]:
     """Make events that Defender tables can hold: see the module docstring."""
     tables = _tables(rule)
@@ -142,7 +102,7 @@ def prepare(rule: Rule, events: Sequence[Event]) -> list[Event]:
             if str(event["file.hash.sha1"]).lower() in seen:
                 continue
             seen.add(str(event["file.hash.sha1"]).lower())
-        if _diverges(rule, event):
+        if diverges(UNICODE_SIMPLE_FOLD, rule, event):
             if hypothesis.currently_in_test_context():
                 hypothesis.event(_DROPPED)
             continue

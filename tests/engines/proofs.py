@@ -11,7 +11,7 @@ from typing import Final
 
 PROVEN_BY: Final[dict[str, str | None]] = {
     "kql": "duckdb-kql 1.1.2",
-    "eql": None,
+    "eql": "eql 1.0.1 PythonEngine",
     "sigma": None,
     "spl": None,
 }
