@@ -316,3 +316,8 @@ def test_cli_writes_the_rule_or_nothing(tmp_path: Path, capsys: pytest.CaptureFi
     err = capsys.readouterr().err
     assert "error: " in err and "AccountUpn" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == [out]
+
+
+def test_misindented_file_with_crlf_line_ends(supremo: Rule) -> None:
+    text = (DATA / "jischell_rmm_SupRemo_filesig.yaml").read_text().replace("\n", "\r\n")
+    assert import_text("sentinel", text).detection == supremo.detection

@@ -83,7 +83,7 @@ _IGNORED: Final = frozenset(
 """Keys a Sentinel file may have: those read above, and those that do not change the query."""
 
 _SEVERITIES: Final = {s.value.capitalize(): s for s in Severity if s is not Severity.CRITICAL}
-_MISINDENTED: Final = re.compile(r"^( *)- connectorId:.*\n\1dataTypes:[ \t]*\n", re.MULTILINE)
+_MISINDENTED: Final = re.compile(r"^( *)- connectorId:.*\n\1dataTypes:[ \t]*\r?\n", re.MULTILINE)
 
 
 def _reindent(text: str, path: Path) -> str:
