@@ -305,11 +305,8 @@ _EQL_FIELDS = {
 
 
 _METADATA: dict[str, dict[str, st.SearchStrategy[Any]]] = {
-    # The KQL backend's YAML writes U+0085, U+2028 and U+2029 unescaped, and YAML reads each
-    # back as a line break: such descriptions do not survive its sentinel-hunting file.
-    "sentinel": {"description": texts(max_size=80).filter(lambda t: not _YAML_BREAKS & set(t))},
+    "sentinel": {"description": texts(max_size=80)},
 }
-_YAML_BREAKS = set("\x85\u2028\u2029")
 
 
 def _restricted(fields: dict[DataCategory, list[str]], fmt: str) -> st.SearchStrategy[Rule]:

@@ -9,24 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
 from rmmdetect_backends.kql.schema import TABLES
 
 from rmmdetect.model import Rule
+from rmmdetect.yamltext import dump_yaml
 
 __all__ = ["hunting_query_yaml"]
-
-
-class _Dumper(yaml.SafeDumper):
-    """Writes multi-line strings as literal blocks so the query reads as it runs."""
-
-
-def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _string)
 
 
 def _connectors(rule: Rule) -> list[dict[str, Any]]:
@@ -55,5 +43,4 @@ def hunting_query_yaml(rule: Rule, query: str) -> str:
         ],
         "version": "1.0.0",
     }
-    text: str = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
-    return text
+    return dump_yaml(document)

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar, Final
 
-import yaml
 from rmmdetect_backends.sigma.detection import Compiled, Compiler, NoSigmaFieldError
 from rmmdetect_backends.sigma.fields import FILE_PREFIXES, LOGSOURCES
 
@@ -21,6 +20,7 @@ from rmmdetect.attack import TACTICS
 from rmmdetect.backend import Backend, Fidelity, RenderContext
 from rmmdetect.errors import RmmdetectError, UnsupportedFeatureError
 from rmmdetect.model import DataCategory, Exclusion, Rule
+from rmmdetect.yamltext import dump_yaml_all
 
 __all__ = ["SIGMA_NAMESPACE", "SigmaBackend", "file_name", "filter_id", "sigma_id", "title_case"]
 
@@ -116,34 +116,10 @@ def _group(condition: str) -> str:
     return f"({condition})" if " " in condition else condition
 
 
-class _Dumper(yaml.SafeDumper):
-    """Indents sequences under their key, as SigmaHQ's YAML style does."""
-
-    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
-        super().increase_indent(flow, False)
-
-
-def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    # PyYAML writes NEL and the Unicode line separators raw in single quotes, where they read
-    # back as a space; double quotes escape them.
-    style = '"' if any(char in value for char in "\x85\u2028\u2029") else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _string)
-
-
 def _dump(documents: Sequence[Mapping[str, Any]]) -> str:
-    text: str = yaml.dump_all(
-        documents,
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        indent=4,
-        width=100,
-        explicit_start=len(documents) > 1,
+    return dump_yaml_all(
+        documents, indent=4, indent_sequences=True, explicit_start=len(documents) > 1
     )
-    return text
 
 
 class _Rendering:

@@ -18,11 +18,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any, Final
 
-import yaml
 from rmmdetect_backends.spl.savedsearch import ANALYTIC_STORY
 
 from rmmdetect.errors import RmmdetectError
 from rmmdetect.model import Status
+from rmmdetect.yamltext import dump_yaml_all
 
 if TYPE_CHECKING:
     from rmmdetect_backends.spl.backend import SplSearch
@@ -39,25 +39,6 @@ _STATUSES: Final = {
     Status.DEPRECATED: "deprecated",
 }
 _PRODUCTS: Final = ["Splunk Enterprise", "Splunk Enterprise Security", "Splunk Cloud"]
-
-
-class _Dumper(yaml.SafeDumper):
-    """Writes multi-line strings as literal blocks so the search reads as it runs.
-
-    PyYAML reads NEL and the Unicode line and paragraph separators in a plain or block scalar
-    as line breaks and folds them; a string holding one is double-quoted, which escapes it.
-    """
-
-
-def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    if any(char in value for char in "\x85\u2028\u2029"):
-        style: str | None = '"'
-    else:
-        style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _string)
 
 
 def escu_name(name: str) -> str:
@@ -175,7 +156,4 @@ def detection_yaml(search: SplSearch) -> str:
         },
     }
     documents = [detection, _macro(search, filter_macro)]
-    text: str = yaml.dump_all(
-        documents, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
-    )
-    return text
+    return dump_yaml_all(documents)

@@ -15,35 +15,16 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from typing import Any, Final
 
-import yaml
-
 from rmmdetect.model import Rule
+from rmmdetect.yamltext import dump_yaml_all
 
 __all__ = ["dump_rule", "dump_rules"]
 
 _DATE_FIELDS: Final = ("date", "modified")
 _CONDITION_KEYS: Final = ("detection",)
-
-
-class _Dumper(yaml.SafeDumper):
-    """A safe dumper that writes multi-line strings as literal blocks where YAML allows."""
-
-
-_ESCAPED: Final = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
-"""Characters YAML folds or forbids unescaped: a value with one is written double-quoted."""
-
-
-def _string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    # Otherwise the emitter falls back to a quoted style when a literal block cannot hold it.
-    style = '"' if _ESCAPED.search(value) else "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _string)
 
 
 def _condition(node: Any) -> Any:
@@ -97,12 +78,4 @@ def dump_rules(rules: Iterable[Rule]) -> str:
     Returns:
         YAML text; documents after the first start with ``---``.
     """
-    text: str = yaml.dump_all(
-        [_document(rule) for rule in rules],
-        Dumper=_Dumper,
-        sort_keys=False,
-        allow_unicode=True,
-        width=100,
-        explicit_start=False,
-    )
-    return text
+    return dump_yaml_all([_document(rule) for rule in rules])
