@@ -24,7 +24,7 @@ from rmmdetect.loader import Catalog, load_catalog
 from rmmdetect.model import Severity, Status
 from rmmdetect.registry import get_backend
 from rmmdetect.rendering import convert, targets
-from rmmdetect.site import Site, Unresolved, load_site
+from rmmdetect.site import OMITTED_RECORD, Site, Unresolved, load_site
 
 __all__ = ["main"]
 
@@ -255,6 +255,29 @@ class _Formatter(logging.Formatter):
         return f"{record.levelname.lower()}: {record.getMessage()}"
 
 
+class _OmittedSummary(logging.Filter):
+    """Counts the per-exclusion 'omitted' warnings instead of printing each one."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__()
+        self.verbose = verbose
+        self.count = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, OMITTED_RECORD, False):
+            self.count += 1
+            return self.verbose
+        return True
+
+    def summary(self) -> str | None:
+        if self.verbose or not self.count:
+            return None
+        return (
+            f"warning: {self.count} exclusion(s) omitted: their placeholders have no site value "
+            "(give --site FILE; --explain or -v lists them)\n"
+        )
+
+
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int:
     """Run the command line.
 
@@ -268,6 +291,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
     args = _parser().parse_args(argv)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter())
+    omitted = _OmittedSummary(args.verbose)
+    handler.addFilter(omitted)
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
     try:
@@ -281,6 +306,9 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None) -> int
         return 1
     finally:
         logger.removeHandler(handler)
+        summary = omitted.summary()
+        if summary:
+            sys.stderr.write(summary)
 
 
 if __name__ == "__main__":

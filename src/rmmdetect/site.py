@@ -18,19 +18,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Final
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from rmmdetect.errors import PlaceholderError, RuleFileError
 from rmmdetect.model import AllOf, Condition, Exclusion, Match, Not, Rule, placeholder_name
 
-__all__ = ["Resolution", "Site", "Unresolved", "load_site", "resolve", "unresolved_names"]
+__all__ = [
+    "OMITTED_RECORD",
+    "Resolution",
+    "Site",
+    "Unresolved",
+    "load_site",
+    "resolve",
+    "unresolved_names",
+]
 
 logger = logging.getLogger("rmmdetect")
 
 _Name = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 _Value = Annotated[str, StringConstraints(min_length=1)]
+
+
+OMITTED_RECORD: Final = "rmmdetect_omitted_exclusion"
+"""Set on the log record of each omitted exclusion, so a front end can summarise them."""
 
 
 class Unresolved(StrEnum):
@@ -154,6 +166,7 @@ def resolve(
             rule.name,
             exclusion.name,
             ", ".join(missing),
+            extra={OMITTED_RECORD: True},
         )
         omitted.append((exclusion, missing))
     resolved = rule.model_copy(update={"exclusions": tuple(kept)})
