@@ -28,6 +28,7 @@ from rmmdetect.model import (
     DataRequirement,
     Exclusion,
     Match,
+    Not,
     iter_matches,
 )
 from rmmdetect.registry import get_backend
@@ -150,7 +151,7 @@ def engine_rules(draw: st.DrawFn, engine: Engine) -> Rule:
     category = draw(st.sampled_from(sorted(engine.fields)))
     detection_fields, exclusion_fields = engine.fields[category]
     leaves = matches(exclusion_fields, values=st.one_of(_ASCII, placeholders()))
-    names = draw(st.lists(_ASCII, max_size=2, unique_by=str.lower))
+    names = draw(st.lists(_ASCII, max_size=2 if engine.negation else 0, unique_by=str.lower))
     exclusions = tuple(
         Exclusion(name=name, description="generated", condition=draw(conditions(leaves, 2)))
         for name in names
@@ -161,6 +162,7 @@ def engine_rules(draw: st.DrawFn, engine: Engine) -> Rule:
             values=_ASCII,
             aggregation_fields=AGGREGATION_FIELDS,
             categories=[category],
+            allow_not=engine.negation,
             metadata={
                 "data": st.just(DataRequirement(category=category)),
                 "exclusions": st.just(exclusions),
@@ -327,3 +329,27 @@ def test_eql_python_engine_known_differences(
     finally:
         eql.utils.CASE_INSENSITIVE = previous
     assert len(found) == hits
+
+
+def test_sigma_negated_approximation_is_a_subset() -> None:
+    """An approximated (superset) match under ``not`` keeps fewer events than the reference.
+
+    The Sigma backend renders ``file.name has`` as ``ImageLoaded|contains`` on the full path,
+    a declared superset; negated, it drops an event whose folder has the term. Until it renders
+    negated approximations exactly (as the EQL backend does), generated Sigma rules draw no
+    negation and no exclusion (``Engine.negation``); this test fails once that changes.
+    """
+    from engines import sigma_sqlite
+
+    rule = _supremo().model_copy(
+        update={
+            "detection": Not(not_=Match(field="file.name", op="has", values=("tools",))),
+            "aggregation": None,
+            "exclusions": (),
+        }
+    )
+    event = _event(0, **{"file.name": "agent.exe", "file.path": "C:\\tools\\agent.exe"})
+    text = rmmdetect.render(rule, "sigma", has_regex=True)
+    [(kept, _)] = sigma_sqlite.run([(rule, text)], [event], NOW)
+    assert holds(rule.detection, event) is True
+    assert kept == frozenset()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
-from engines import eql_python, kql
+from engines import eql_python, kql, sigma_sqlite
 from engines.events import Event
 from rmmdetect import Rule
 from rmmdetect.model import DataCategory
@@ -48,6 +48,8 @@ class Engine:
         aggregates: Whether the engine runs the rule's aggregation (else kept events only,
             and the window is the search's time range, which ``run`` applies).
         options: The backend option sets to run, e.g. with and without ``has_regex``.
+        negation: Whether generated rules may hold ``not`` and exclusions; off only where the
+            backend's approximations are known not to hold under a negation (docs/engines.md).
     """
 
     name: str
@@ -58,6 +60,7 @@ class Engine:
     fields: Mapping[DataCategory, tuple[Sequence[str], Sequence[str]]]
     aggregates: bool
     options: tuple[Mapping[str, Any], ...] = ({},)
+    negation: bool = True
 
 
 def _kql_fields() -> dict[DataCategory, tuple[list[str], list[str]]]:
@@ -84,6 +87,12 @@ def _eql_fields() -> dict[DataCategory, tuple[list[str], list[str]]]:
     return fields
 
 
+def _sigma_fields() -> dict[DataCategory, tuple[list[str], list[str]]]:
+    from rmmdetect_backends.sigma.fields import FIELDS
+
+    return {category: (sorted(names), sorted(names)) for category, names in FIELDS.items()}
+
+
 _HAS_REGEX: Final = ({}, {"has_regex": True})
 
 ENGINES: Final[dict[str, Engine]] = {
@@ -97,6 +106,17 @@ ENGINES: Final[dict[str, Engine]] = {
         _eql_fields(),
         False,
         _HAS_REGEX,
+    ),
+    "sigma": Engine(
+        sigma_sqlite.ENGINE_NAME,
+        "sigma",
+        "rule",
+        sigma_sqlite.prepare,
+        sigma_sqlite.run,
+        _sigma_fields(),
+        False,
+        _HAS_REGEX,
+        negation=False,
     ),
 }
 """The engine adapter of each target that has one."""

@@ -12,7 +12,7 @@ from typing import Final
 PROVEN_BY: Final[dict[str, str | None]] = {
     "kql": "duckdb-kql 1.1.2",
     "eql": "eql 1.0.1 PythonEngine",
-    "sigma": None,
+    "sigma": "pysigma-backend-sqlite 2.1.1 on SQLite",
     "spl": None,
 }
 """Each target and the engine its equivalence tests run on; ``None``: no engine checks it."""
