@@ -74,10 +74,18 @@ def test_catalog_lints_without_errors_or_broad_signers(catalog: Catalog) -> None
     errors = [str(f) for f in findings if f.level is Level.ERROR]
     assert errors == []
     assert [str(f) for f in findings if f.code == "broad-signer"] == []
-    # The only warnings: the founding rule's placeholders predate the tool-slug convention.
-    assert {catalog.sources[catalog.get(SUPREMO_ID).id]} >= {
-        f.path for f in findings if f.level is Level.WARNING
-    }
+    assert [str(f) for f in findings if f.level is Level.WARNING] == []
+
+
+def test_a_placeholder_shared_by_two_tools_is_flagged(catalog: Catalog) -> None:
+    supremo = catalog.get(SUPREMO_ID)
+    anydesk = next(rule for rule in catalog if rule.tool.name == "AnyDesk" and rule.exclusions)
+    shared = anydesk.model_copy(update={"exclusions": supremo.exclusions[:1]})
+    sources = {supremo.id: catalog.sources[supremo.id], shared.id: catalog.sources[anydesk.id]}
+    findings = lint_catalog(Catalog((supremo, shared), sources))
+    flagged = [f for f in findings if f.code == "placeholder-name"]
+    assert len(flagged) == 2
+    assert "legitimate_supremo_msi_hash" in str(flagged[0])
 
 
 def test_every_tool_of_the_fact_table_has_a_file(catalog: Catalog) -> None:

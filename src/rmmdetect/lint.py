@@ -170,22 +170,31 @@ def _broad_signers(rule: Rule, path: Path) -> list[Finding]:
     return found
 
 
-def _placeholders(rule: Rule, path: Path) -> list[Finding]:
-    slug = path.stem
+def _shared_placeholders(catalog: Catalog) -> list[Finding]:
+    """Warn when tools share a placeholder: one site value would then apply to all of them."""
+    users: dict[str, dict[str, tuple[Rule, Path]]] = {}
+    for rule in catalog:
+        path = catalog.sources.get(rule.id)
+        for name in {n for exclusion in rule.exclusions for n in exclusion.placeholders()}:
+            if path is not None:
+                users.setdefault(name, {}).setdefault(rule.tool.name, (rule, path))
     found = []
-    for exclusion in rule.exclusions:
-        for name in exclusion.placeholders():
-            if not name.startswith(f"{slug}_"):
-                found.append(
-                    Finding(
-                        Level.WARNING,
-                        "placeholder-name",
-                        path,
-                        f"placeholder '{{{{{name}}}}}' in exclusion '{exclusion.name}' should "
-                        f"start with the tool's slug, e.g. '{{{{{slug}_{name}}}}}'",
-                        rule.name,
-                    )
+    for name, tools in sorted(users.items()):
+        if len(tools) < 2:
+            continue
+        for tool, (rule, path) in sorted(tools.items()):
+            others = ", ".join(sorted(set(tools) - {tool}))
+            found.append(
+                Finding(
+                    Level.WARNING,
+                    "placeholder-name",
+                    path,
+                    f"placeholder '{{{{{name}}}}}' is also used by {others}: one site value "
+                    f"would serve both; start it with the tool's slug, e.g. "
+                    f"'{{{{{tool_slug(tool)}_{name}}}}}'",
+                    rule.name,
                 )
+            )
     return found
 
 
@@ -257,7 +266,7 @@ def _rendering(rule: Rule, path: Path) -> list[Finding]:
     return found
 
 
-_CHECKS: Final = (_naming, _sources, _broad_signers, _placeholders, _rendering)
+_CHECKS: Final = (_naming, _sources, _broad_signers, _rendering)
 
 
 def lint_catalog(catalog: Catalog) -> list[Finding]:
@@ -276,6 +285,7 @@ def lint_catalog(catalog: Catalog) -> list[Finding]:
             continue
         for check in _CHECKS:
             findings.extend(check(rule, path))
+    findings.extend(_shared_placeholders(catalog))
     logger.debug("linted %d rules: %d findings", len(catalog), len(findings))
     return findings
 
