@@ -41,3 +41,18 @@ def test_every_catalog_rule_renders(
         rendering = rmmdetect.convert(rule, target, fmt, site=site, unsupported="collect")
         assert rendering.text.endswith("\n")
         assert rendering.text.strip()
+
+
+@pytest.mark.parametrize(
+    "target", [t for t in TARGETS if "has_regex" in backend_classes()[t].options]
+)
+def test_has_regex_reads_yes_and_no_words(supremo: rmmdetect.Rule, target: str) -> None:
+    default = rmmdetect.render(supremo, target)
+    assert rmmdetect.render(supremo, target, has_regex="false") == default
+    assert rmmdetect.render(supremo, target, has_regex="no") == default
+    assert rmmdetect.render(supremo, target, has_regex="true") == rmmdetect.render(
+        supremo, target, has_regex=True
+    )
+    assert rmmdetect.render(supremo, target, has_regex=True) != default
+    with pytest.raises(rmmdetect.RmmdetectError, match="has_regex='maybe'"):
+        rmmdetect.render(supremo, target, has_regex="maybe")

@@ -174,7 +174,7 @@ def test_has_regex_renders_has_exactly(supremo: Rule) -> None:
 
 
 def test_a_bad_option_value_is_an_error(supremo: Rule) -> None:
-    with pytest.raises(rmmdetect.RmmdetectError, match="true or false"):
+    with pytest.raises(rmmdetect.RmmdetectError, match=r"has_regex=.maybe.*allowed"):
         rmmdetect.render(supremo, "spl", has_regex="maybe")
     query = rmmdetect.render(supremo, "spl", index="win*")
     assert query.splitlines()[1].startswith('index="win*" source=')

@@ -58,7 +58,7 @@ class Query:
     def __init__(self, rule: Rule, context: RenderContext) -> None:
         self.rule = rule
         self.context = context
-        self.has_regex = bool(context.options.get("has_regex", False))
+        self.has_regex = context.flag("has_regex")
         self.kind = self._kind()
 
     def _kind(self) -> EventKind:

@@ -18,7 +18,7 @@ from rmmdetect_backends.sigma.fields import FILE_PREFIXES, LOGSOURCES
 
 from rmmdetect.attack import TACTICS
 from rmmdetect.backend import Backend, Fidelity, RenderContext
-from rmmdetect.errors import RmmdetectError, UnsupportedFeatureError
+from rmmdetect.errors import UnsupportedFeatureError
 from rmmdetect.model import DataCategory, Exclusion, Rule
 from rmmdetect.yamltext import dump_yaml_all
 
@@ -39,7 +39,6 @@ _FILE_KINDS: Final[dict[DataCategory, str]] = {
     DataCategory.PROCESS: "execution",
     DataCategory.NETWORK: "connection",
 }
-_TRUE: Final = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
 def sigma_id(rule: Rule) -> uuid.UUID:
@@ -247,14 +246,6 @@ def _rule_condition(detection: str, filters: Sequence[Compiled]) -> str:
     return head + "".join(f" and not {_group(f.condition)}" for f in filters)
 
 
-def _flag(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in _TRUE:
-        return _TRUE[value.lower()]
-    raise RmmdetectError(f"option {name}='{value}' must be a boolean; allowed: true, false")
-
-
 class SigmaBackend(Backend):
     """Sigma rules (pySigma 2, SigmaHQ conventions) and Sigma filters for site exclusions.
 
@@ -305,7 +296,7 @@ class SigmaBackend(Backend):
 
     def render(self, rule: Rule, format: str, context: RenderContext) -> str:
         """Render a rule as a Sigma rule, or as a Sigma rule followed by its Sigma filters."""
-        has_regex = _flag("has_regex", context.options.get("has_regex", False))
+        has_regex = context.flag("has_regex")
         documents = self._FORMATS[format](_Rendering(rule, context, has_regex))
         return _dump(documents)
 

@@ -41,9 +41,6 @@ _AGGREGATES: Final[dict[AggregateFunction, str]] = {
 _RESERVED: Final = frozenset({"and", "as", "by", "in", "like", "not", "or", "over", "xor"})
 """Words that an unquoted ``as`` name would collide with."""
 
-_TRUE: Final = frozenset({"true", "1", "yes", "on"})
-_FALSE: Final = frozenset({"false", "0", "no", "off"})
-
 
 @dataclass(frozen=True)
 class Exclusion:
@@ -94,15 +91,6 @@ class SplSearch:
         return "\n".join(lines)
 
 
-def _flag(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE | _FALSE:
-        return text in _TRUE
-    raise RmmdetectError(f"option {name}={value!r}: allowed values are true or false")
-
-
 def _index(value: Any) -> str:
     text = str(value)
     if not text or any(ord(char) < 0x20 for char in text):
@@ -122,8 +110,7 @@ class _Builder:
         self.context = context
         self.source = SOURCES[rule.data.category]
         options = context.options
-        has_regex = _flag("has_regex", options.get("has_regex", False))
-        self.conditions = ConditionRenderer(self.source.fields, has_regex)
+        self.conditions = ConditionRenderer(self.source.fields, context.flag("has_regex"))
         self.index = _index(options["index"]) if "index" in options else ""
 
     def note_supersets(self, node: Condition, where: str) -> None:

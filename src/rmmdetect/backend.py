@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar, Final
 
-from rmmdetect.errors import Policy, UnsupportedFeatureError
+from rmmdetect.errors import Policy, RmmdetectError, UnsupportedFeatureError
 from rmmdetect.model import Rule
 
 __all__ = [
@@ -72,6 +72,12 @@ FIDELITY_KEYS: Final = (
 )
 """What every backend's ``fidelity`` table must cover: the operators, an any-of list, cased
 matching, the lookback window, the aggregation and exclusions. A backend adds its options."""
+
+
+_FLAGS: Final = {
+    **dict.fromkeys(("true", "yes", "on", "1"), True),
+    **dict.fromkeys(("false", "no", "off", "0"), False),
+}
 
 
 class NoteKind(StrEnum):
@@ -132,6 +138,23 @@ class RenderContext:
     policy: Policy = Policy.RAISE
     options: Mapping[str, Any] = field(default_factory=dict)
     notes: list[Note] = field(default_factory=list)
+
+    def flag(self, name: str) -> bool:
+        """Return a yes/no option: ``True``, or ``true``/``yes``/``on``/``1`` from the CLI.
+
+        Raises:
+            RmmdetectError: The option's value is not a yes/no word.
+        """
+        value = self.options.get(name, False)
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text not in _FLAGS:
+            raise RmmdetectError(
+                f"option {name}={value!r} of target '{self.backend}': "
+                f"allowed: {', '.join(sorted(_FLAGS))}"
+            )
+        return _FLAGS[text]
 
     def unsupported(self, feature: str) -> None:
         """Report a part the target cannot express; raises under the ``raise`` policy.
