@@ -88,9 +88,16 @@ def _eql_fields() -> dict[DataCategory, tuple[list[str], list[str]]]:
 
 
 def _sigma_fields() -> dict[DataCategory, tuple[list[str], list[str]]]:
-    from rmmdetect_backends.sigma.fields import FIELDS
+    from rmmdetect_backends.sigma.fields import FIELDS, Kind
 
-    return {category: (sorted(names), sorted(names)) for category, names in FIELDS.items()}
+    # Names (a path's last element) and hashes render as approximations that the Sigma
+    # backend's fidelity table does not declare (docs/engines.md); generated rules read the
+    # fields held whole. Catalog rules read every field.
+    fields: dict[DataCategory, tuple[list[str], list[str]]] = {}
+    for category, table in FIELDS.items():
+        whole = sorted(name for name, sigma in table.items() if sigma.kind is Kind.VALUE)
+        fields[category] = (whole, whole)
+    return fields
 
 
 _HAS_REGEX: Final = ({}, {"has_regex": True})

@@ -7,7 +7,8 @@ columns are ``TEXT COLLATE NOCASE``, Sigma's case-insensitive default (targets.m
 * A path column holds a full Windows path and a name is its last element (``Image`` is
   ``process.executable`` and ends with ``\\`` plus ``process.name``): :func:`prepare` builds
   the path from whichever is present (a bare name is put under ``C:\\Tools\\``) and sets the
-  name to the path's last element, so that both sides read one file.
+  name to the path's last element, so that both sides read one file. A name holding ``\\``
+  or a path ending in it names no file; such an event is dropped.
 * ``Hashes`` holds ``SHA1=...,MD5=...,SHA256=...`` as Sysmon writes it. Sysmon only writes
   whole hashes, so :func:`prepare` drops an event whose hash is not hexadecimal of its
   algorithm's length; fields of one algorithm get one value.
@@ -53,7 +54,7 @@ def _record(message: str) -> None:
         hypothesis.event(message)
 
 
-def _unify_paths(rule: Rule, event: Event) -> None:
+def _unify_paths(rule: Rule, event: Event) -> bool:
     columns: dict[str, list[tuple[str, Kind]]] = {}
     for field, sigma in FIELDS[rule.data.category].items():
         if sigma.kind is not Kind.HASH:
@@ -63,9 +64,12 @@ def _unify_paths(rule: Rule, event: Event) -> None:
         names = [str(event[f]) for f, kind in fields if kind is Kind.BASENAME and f in event]
         if not paths and not names:
             continue
+        if any("\\" in name for name in names) or (paths[:1] and paths[0].endswith("\\")):
+            return False
         path = paths[0] if paths else _FOLDER + names[0]
         for field, kind in fields:
             event[field] = path if kind is Kind.VALUE else path.rsplit("\\", 1)[-1]
+    return True
 
 
 def _whole_hashes(rule: Rule, event: Event) -> bool:
@@ -88,8 +92,9 @@ def prepare(rule: Rule, events: Sequence[Event]) -> list[Event]:
     prepared = []
     for original in events:
         event = dict(original)
-        _unify_paths(rule, event)
-        if not _whole_hashes(rule, event):
+        if not _unify_paths(rule, event):
+            _record("sigma: event dropped, a file name with a backslash or a path without one")
+        elif not _whole_hashes(rule, event):
             _record("sigma: event dropped, a hash Sysmon would not write")
         elif diverges(ASCII_FOLD, rule, event):
             _record("sigma: event dropped, SQLite's ASCII-only folding decides it")
@@ -107,6 +112,9 @@ def _row(rule: Rule, columns: Sequence[str], index: int, event: Event) -> list[A
         if sigma.kind is Kind.HASH:
             pair = f"{sigma.algorithm}={event[field]}"
             hashes += [] if pair in hashes else [pair]
+        elif sigma.kind is Kind.BASENAME:
+            # A column with no path field of its own (ParentImage) still holds a path.
+            values.setdefault(sigma.name, _FOLDER + str(event[field]))
         else:
             values[sigma.name] = str(event[field])
     values["Hashes"] = ",".join(hashes)
