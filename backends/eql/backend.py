@@ -58,6 +58,11 @@ class EqlBackend(Backend):
         "kibana": "a Kibana rule-import NDJSON line",
     }
     default_format: ClassVar[str] = "query"
+    suffixes: ClassVar[dict[str, str]] = {
+        "query": "eql",
+        "detection-rules": "toml",
+        "kibana": "ndjson",
+    }
     options: ClassVar[dict[str, str]] = {
         "has_regex": "render has exactly, as an anchored term-boundary regex (regex~/regex)",
     }

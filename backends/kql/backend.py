@@ -206,6 +206,7 @@ class KqlBackend(Backend):
         "sentinel-hunting": "a Sentinel hunting-query YAML file",
     }
     default_format: ClassVar[str] = "query"
+    suffixes: ClassVar[dict[str, str]] = {"query": "kql", "sentinel-hunting": "yaml"}
     fidelity: ClassVar[dict[str, Fidelity]] = {
         "equals": Fidelity.EXACT,
         "contains": Fidelity.EXACT,

@@ -218,6 +218,7 @@ class SplBackend(Backend):
         "escu": "a security_content detection YAML and its _filter macro (two YAML documents)",
     }
     default_format: ClassVar[str] = "query"
+    suffixes: ClassVar[dict[str, str]] = {"query": "spl", "savedsearch": "conf", "escu": "yml"}
     options: ClassVar[dict[str, str]] = {
         "has_regex": "true: render has exactly with | regex / match() instead of *value*",
         "index": "restrict the search to this Splunk index (wildcards allowed)",

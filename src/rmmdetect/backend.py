@@ -22,6 +22,7 @@ How to add a backend:
 from __future__ import annotations
 
 import logging
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -196,6 +197,8 @@ class Backend(ABC):
     """The format used when the caller names none."""
     options: ClassVar[Mapping[str, str]] = {}
     """Backend-specific options and what each does."""
+    suffixes: ClassVar[Mapping[str, str]] = {}
+    """Each format's file-name suffix, without the dot, for packs; ``txt`` when absent."""
     fidelity: ClassVar[Mapping[str, Fidelity]] = {}
     """How exactly each of :data:`FIDELITY_KEYS`, and each option, renders."""
 
@@ -214,6 +217,15 @@ class Backend(ABC):
         Raises:
             UnsupportedFeatureError: Part of the rule cannot be expressed under ``raise``.
         """
+
+    def file_name(self, rule: Rule, format: str) -> str:
+        """Return the file name of one rule's rendering in a pack.
+
+        The default is the rule's name in lower_snake_case with the format's suffix; a backend
+        whose platform has a naming convention overrides it.
+        """
+        stem = "_".join(re.findall(r"[a-z0-9]+", rule.name.lower())) or str(rule.id)
+        return f"{stem}.{self.suffixes.get(format, 'txt')}"
 
     def join(self, texts: Sequence[str], format: str) -> str:
         """Join several renderings of one format into one output.

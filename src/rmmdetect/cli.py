@@ -22,6 +22,7 @@ from rmmdetect.errors import CatalogError, Policy, RmmdetectError
 from rmmdetect.importers import IMPORTERS, ImportOptions, import_yaml
 from rmmdetect.loader import Catalog, load_catalog
 from rmmdetect.model import Severity, Status
+from rmmdetect.packaging import build_pack, write_pack
 from rmmdetect.registry import get_backend
 from rmmdetect.rendering import convert, targets
 from rmmdetect.site import OMITTED_RECORD, Site, Unresolved, load_site
@@ -105,6 +106,33 @@ def _targets(args: argparse.Namespace, stdout: TextIO) -> int:
     return 0
 
 
+def _pack_targets(specs: Sequence[str]) -> dict[str, list[str] | None]:
+    """Read TARGET or TARGET:FORMAT specs; a bare target means all of its formats (None)."""
+    chosen: dict[str, list[str] | None] = {}
+    for spec in specs or list(targets()):
+        name, _, fmt = spec.partition(":")
+        current = chosen.get(name, [])
+        chosen[name] = None if not fmt or current is None else [*current, fmt]
+    return chosen
+
+
+def _pack(args: argparse.Namespace, stdout: TextIO) -> int:
+    if Path(args.output).exists():
+        raise RmmdetectError(f"{args.output}: already exists; choose a new folder for the pack")
+    catalog = _catalog(args.paths)
+    site = load_site(args.site) if args.site else Site()
+    pack = build_pack(
+        catalog,
+        _pack_targets(args.target),
+        site=site,
+        unresolved=args.unresolved,
+        unsupported=args.unsupported,
+    )
+    folder = write_pack(pack, args.output)
+    stdout.write(f"{len(pack.files)} files in {folder} (pack sha256 {pack.sha256})\n")
+    return 0
+
+
 def _import(args: argparse.Namespace, stdout: TextIO) -> int:
     options = ImportOptions(
         tool=args.tool,
@@ -126,6 +154,7 @@ _COMMANDS: Final[dict[str, Callable[[argparse.Namespace, TextIO], int]]] = {
     "new": new_command,
     "test": test_command,
     "import": _import,
+    "pack": _pack,
 }
 
 
@@ -177,6 +206,30 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     commands.add_parser("targets", help="list targets, formats and options")
+
+    pack_cmd = commands.add_parser(
+        "pack", help="render the rules for several targets into a folder with a manifest"
+    )
+    pack_cmd.add_argument("-o", "--output", required=True, help="the pack's folder (new)")
+    pack_cmd.add_argument(
+        "-t",
+        "--target",
+        action="append",
+        default=[],
+        metavar="TARGET[:FORMAT]",
+        help="a target, or one of its formats; repeatable (default: every format of every target)",
+    )
+    pack_cmd.add_argument("-s", "--site", help="site file with placeholder values")
+    pack_cmd.add_argument(
+        "--unresolved", choices=[u.value for u in Unresolved], default=Unresolved.OMIT.value
+    )
+    pack_cmd.add_argument(
+        "--unsupported",
+        choices=[p.value for p in Policy],
+        default=Policy.COLLECT.value,
+        help="a part a target cannot express (default: leave it out and list it in the manifest)",
+    )
+    pack_cmd.add_argument("paths", nargs="*", metavar="PATH", help="rule files or folders")
 
     check_cmd = commands.add_parser(
         "check", help="validate and lint rule files (errors exit 1, warnings do not)"
