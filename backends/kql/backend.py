@@ -197,6 +197,11 @@ class KqlBackend(Backend):
     exclusion on a field the rule's table lacks is rendered as a semi-join on the file's SHA1 to
     the table that has it (DeviceProcessEvents, then DeviceNetworkEvents), restricted to the
     same window; where no related table has it, the caller's policy decides.
+
+    Such an exclusion works per file: it removes every certificate row of a SHA1 when any
+    related event of that file in the window matches, on any device. The reference evaluator's
+    flat event stands for one certificate row together with its file's activity, so the two
+    agree when each file has one row, which is how the equivalence tests build their tables.
     """
 
     name: ClassVar[str] = "kql"
