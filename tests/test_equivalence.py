@@ -343,28 +343,112 @@ def test_eql_python_engine_known_differences(
     assert len(found) == hits
 
 
-def test_sigma_negated_approximation_is_a_subset() -> None:
-    """An approximated (superset) match under ``not`` keeps fewer events than the reference.
+@pytest.mark.parametrize(
+    ("field", "op", "value", "event_fields"),
+    [
+        pytest.param(
+            "file.name", "has", "tools", {"file.path": "C:\\tools\\agent.exe"}, id="name-has"
+        ),
+        pytest.param(
+            "file.name",
+            "contains",
+            "ool",
+            {"file.path": "C:\\tools\\agent.exe"},
+            id="name-contains",
+        ),
+        pytest.param(
+            "file.name",
+            "startswith",
+            "to",
+            {"file.path": "C:\\tools\\agent.exe"},
+            id="name-startswith",
+        ),
+        pytest.param(
+            "file.name",
+            "endswith",
+            ("tools\\agent.exe", "zz"),
+            {"file.path": "C:\\tools\\agent.exe"},
+            id="name-backslash",
+        ),
+        pytest.param(
+            "file.code_signature.subject_name",
+            "has",
+            "tool",
+            {"file.code_signature.subject_name": "toolbox"},
+            id="value-has",
+        ),
+        pytest.param(
+            "file.hash.sha1",
+            "equals",
+            ("ab", "cd" * 20),
+            {"file.hash.sha1": "ab" * 20},
+            id="hash-prefix",
+        ),
+    ],
+)
+@pytest.mark.parametrize("options", [{}, {"has_regex": True}], ids=["default", "has_regex"])
+def test_sigma_negated_superset_renders_exactly(
+    field: str,
+    op: str,
+    value: str | tuple[str, ...],
+    event_fields: dict[str, str],
+    options: dict[str, Any],
+) -> None:
+    """A match whose plain form is a superset renders exactly under ``not`` and in an exclusion.
 
-    The Sigma backend renders ``file.name has`` as ``ImageLoaded|contains`` on the full path,
-    a declared superset; negated, it drops an event whose folder has the term. Until it renders
-    negated approximations exactly (as the EQL backend does), generated Sigma rules draw no
-    negation and no exclusion (``Engine.negation``); this test fails once that changes.
+    Positive, each of these matches renders as a noted superset that keeps the event; negated,
+    that superset would drop an event the reference keeps. Both ways of negating (a ``not`` in
+    the detection, an exclusion) must keep exactly what the reference keeps, with no note.
     """
     from engines import sigma_sqlite
 
-    rule = _supremo().model_copy(
+    match = Match(field=field, op=op, values=value if isinstance(value, tuple) else (value,))
+    base = _supremo().model_copy(update={"aggregation": None, "exclusions": ()})
+    anything = Match(field="host.name", op="contains", values=("a",))
+    negated = base.model_copy(update={"detection": Not(not_=match)})
+    excluded = base.model_copy(
         update={
-            "detection": Not(not_=Match(field="file.name", op="has", values=("tools",))),
-            "aggregation": None,
-            "exclusions": (),
+            "detection": anything,
+            "exclusions": (Exclusion(name="generated", description="x", condition=match),),
         }
     )
-    event = _event(0, **{"file.name": "agent.exe", "file.path": "C:\\tools\\agent.exe"})
-    text = rmmdetect.render(rule, "sigma", has_regex=True)
-    [(kept, _)] = sigma_sqlite.run([(rule, text)], [event], NOW)
-    assert holds(rule.detection, event) is True
-    assert kept == frozenset()
+    positive = base.model_copy(update={"detection": match})
+    event = _event(0, **event_fields)
+    [prepared] = sigma_sqlite.prepare(positive, [event])
+    assert not holds(match, prepared)
+    rendered = rmmdetect.convert(positive, "sigma", **options)
+    [(kept, _)] = sigma_sqlite.run([(positive, rendered.text)], [prepared], NOW)
+    # Positive, the rendering is a noted superset that keeps the event (exact with has_regex
+    # for a field held whole).
+    noted = any(n.kind is NoteKind.APPROXIMATED and field in n.message for n in rendered.notes)
+    assert noted or options
+    assert kept == (frozenset({0}) if noted else frozenset())
+    for rule in (negated, excluded):
+        rendering = rmmdetect.convert(rule, "sigma", unsupported="collect", **options)
+        assert not any(field in note.message for note in rendering.notes), rendering.notes
+        [(kept, _)] = sigma_sqlite.run([(rule, rendering.text)], [prepared], NOW)
+        assert kept == {0}, rendering.text
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("file.name", "tools\\agent.exe"), ("file.hash.sha1", "ab")],
+    ids=["name-with-backslash", "partial-hash"],
+)
+def test_sigma_negated_match_of_no_sysmon_value_is_unsupported(field: str, value: str) -> None:
+    """Negated, a match no Sysmon value can meet has no exact Sigma form: it is unsupported.
+
+    A name never holds a backslash and Sysmon writes whole hashes only.
+    """
+    match = Match(field=field, op="equals", values=(value,))
+    base = _supremo().model_copy(update={"aggregation": None, "exclusions": ()})
+    with pytest.raises(UnsupportedFeatureError):
+        rmmdetect.render(base.model_copy(update={"detection": Not(not_=match)}), "sigma")
+    exclusion = Exclusion(name="generated", description="x", condition=match)
+    rendering = rmmdetect.convert(
+        base.model_copy(update={"exclusions": (exclusion,)}), "sigma", unsupported="collect"
+    )
+    assert [n.kind for n in rendering.notes if field in n.message] == [NoteKind.UNSUPPORTED]
 
 
 def test_every_engine_has_a_catalog_test() -> None:

@@ -22,7 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from rmmdetect_backends.sigma import file_name
 from rmmdetect_backends.sigma.backend import sigma_id
-from rmmdetect_backends.sigma.values import term_regex
+from rmmdetect_backends.sigma.values import name_regex, term_regex
 from sigma.backends.sqlite import sqliteBackend
 from sigma.collection import SigmaCollection
 from sigma.filters import SigmaFilter
@@ -43,8 +43,8 @@ import rmmdetect
 from conftest import GOLDEN, REPO
 from golden_cases import CASES, Case, render_case
 from rmmdetect import Catalog, Rule
-from rmmdetect.evaluator import term_match
-from rmmdetect.model import Operator
+from rmmdetect.evaluator import matches, term_match
+from rmmdetect.model import Match, Not, Operator
 
 SIGMA_CASES = [case for case in CASES if case.target == "sigma"]
 
@@ -273,6 +273,70 @@ def test_process_name_is_the_last_element_of_image(
     exact = op in (Operator.EQUALS, Operator.ENDSWITH)
     superset = [n for n in rendering.notes if "process.name" in n.message]
     assert bool(superset) is not exact
+
+
+_NEGATED = [
+    *((Operator(op), "process.name", ("sremo.exe",)) for op in Operator),
+    (Operator.EQUALS, "process.hash.sha1", ("ab12", "ab" * 20)),
+]
+"""Matches whose plain form on a name or a hash can be a superset (a hash's other operators
+are exact or have no Sigma form)."""
+
+
+@pytest.mark.parametrize(
+    ("op", "field", "values"), _NEGATED, ids=[f"{f}-{op}" for op, f, _ in _NEGATED]
+)
+def test_a_negated_match_is_never_a_superset(
+    supremo: Rule,
+    tmp_path: Path,
+    validator: Validators,
+    op: Operator,
+    field: str,
+    values: tuple[str, ...],
+) -> None:
+    """Under a ``not``, a name or a partial hash renders exactly, with no note.
+
+    A name takes an ``|re`` on the path's last element where its plain form is a superset; a
+    hash ``equals`` keeps only its whole hashes, the only ones Sysmon writes.
+    """
+    data = supremo.model_dump(by_alias=True, exclude={"exclusions"})
+    data["data"] = {"category": "process"}
+    plain = _rule(Rule.model_validate(data), field, op, values, False)
+    rule = plain.model_copy(update={"detection": Not(not_=plain.detection)})
+    positive = rmmdetect.convert(plain, "sigma")
+    rendering = rmmdetect.convert(rule, "sigma")
+    (item,) = _items(_check(rendering.text, rule, tmp_path, validator)[0])
+    assert not [n for n in rendering.notes if field in n.message]
+    noted = bool([n for n in positive.notes if field in n.message])
+    if field == "process.name":
+        assert all(isinstance(v, SigmaRegularExpression) for v in item.value) is noted
+    else:
+        assert noted
+        assert item.value == [SigmaString("*SHA1=" + "ab" * 20 + "*")]
+
+
+_NAME = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E, exclude_characters="\\"))
+
+
+@given(
+    folders=st.lists(_NAME, max_size=3),
+    name=_NAME,
+    needle=_NAME.filter(bool),
+    op=st.sampled_from(list(Operator)),
+    cased=st.booleans(),
+    embed=st.booleans(),
+)
+def test_name_regex_matches_the_last_element_as_the_evaluator_does(
+    folders: list[str], name: str, needle: str, op: Operator, cased: bool, embed: bool
+) -> None:
+    # Half the time the needle is in the name, swapped in case, or in a folder's name.
+    if embed:
+        name = name + needle.swapcase() + name
+        folders = [*folders, needle]
+    path = "\\".join(["C:", *folders, name])
+    match = Match(field="process.name", op=op, values=(needle,), cased=cased)
+    found = re.search(name_regex(op, needle, cased), path) is not None
+    assert found is matches(match, {"process.name": name}), path
 
 
 @given(value=TEXT, op=st.sampled_from(list(Operator)), cased=st.booleans())

@@ -149,13 +149,14 @@ class _Rendering:
             self.rule.exclusions, _filter_slugs(self.rule.exclusions), strict=True
         ):
             try:
-                result = self.compiler.compile(exclusion.condition, prefix(slug))
+                # The rule's condition negates an exclusion: its matches render exactly.
+                result = self.compiler.compile(exclusion.condition, prefix(slug), negated=True)
             except NoSigmaFieldError as error:
                 self.context.unsupported(f"exclusion '{exclusion.name}' ({error})")
                 continue
             for note in result.notes:
                 self.context.approximated(
-                    f"exclusion '{exclusion.name}': {note}, so it may remove more events"
+                    f"exclusion '{exclusion.name}': {note}, so it may remove fewer events"
                 )
             compiled.append((exclusion, slug, result))
         return compiled
@@ -268,10 +269,10 @@ class SigmaBackend(Backend):
         "has_regex": "true: render has as an exact |re regular expression instead of |contains",
     }
     fidelity: ClassVar[dict[str, Fidelity]] = {
-        "equals": Fidelity.EXACT,
-        "contains": Fidelity.EXACT,
-        "startswith": Fidelity.EXACT,
-        "endswith": Fidelity.EXACT,
+        "equals": Fidelity.SUPERSET,
+        "contains": Fidelity.SUPERSET,
+        "startswith": Fidelity.SUPERSET,
+        "endswith": Fidelity.SUPERSET,
         "has": Fidelity.SUPERSET,
         "any-of": Fidelity.EXACT,
         "cased": Fidelity.EXACT,
@@ -280,11 +281,21 @@ class SigmaBackend(Backend):
         "exclusions": Fidelity.EXACT,
         "has_regex": Fidelity.EXACT,
     }
-    """``has`` renders as ``|contains`` (a superset) unless ``has_regex`` is set. The window
-    and the aggregation are the platform's: the rule matches events over whatever period the
-    platform searches and returns them one by one (noted on every rendering). A name held in a
-    path (``process.name`` in ``Image``) is exact for ``equals`` and ``endswith`` and a noted
-    superset otherwise."""
+    """``has`` renders as ``|contains`` (a superset) unless ``has_regex`` is set. The other
+    operators are exact on fields Sigma holds whole, and can be noted supersets on fields it
+    holds inside another value: a name held in a path (``process.name``, ``file.name`` and
+    ``process.parent.name`` in ``Image``, ``ImageLoaded`` and ``ParentImage``) is exact for
+    ``equals`` and ``endswith`` on a value without a backslash and a superset otherwise
+    (``|contains`` on the full path also matches a folder's name); a hash in ``Hashes``
+    (``Hashes|contains 'SHA1=v'``) is exact for ``startswith`` and for ``equals`` on a whole
+    hash, and a superset for ``equals`` on a shorter value. A superset is used only where the
+    match counts positively: under a ``not`` or in an exclusion (which the rule negates) every
+    match renders exactly (``|re`` on the path's last element; for a hash, only the values
+    that are whole hashes, the only ones Sysmon writes), so a rendering is never a silent
+    subset; a negated match left with no value is unsupported. A rendering notes each superset
+    it uses. The window and the aggregation are the platform's: the rule matches events over
+    whatever period the platform searches and returns them one by one (noted on every
+    rendering)."""
 
     _FORMATS: ClassVar[dict[str, Callable[[_Rendering], list[dict[str, Any]]]]] = {
         "rule": lambda rendering: [rendering.rule_document(with_exclusions=True)],

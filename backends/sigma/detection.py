@@ -5,6 +5,12 @@ A tree that is an or of ands of matches (after distributing ands over ors, up to
 ``field|modifiers: value(s)`` items for an and, a list of such maps for an or, a list of values
 for an any-of and the ``all`` modifier for two matches on the same key. Any other tree (one with
 a ``not``) becomes several selections joined in the condition.
+
+A match under an odd number of negations (a ``not``, or anywhere in an exclusion, which the
+rule's condition negates) is never rendered as a superset: negated, a superset would keep fewer
+events than the model. There ``has`` and a name held in a path take the exact ``|re`` forms of
+:mod:`rmmdetect_backends.sigma.values`, and a hash ``equals`` keeps only its whole hashes, the
+only ones Sysmon writes (none left: the match has no Sigma form).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, TypeAlias
 
 from rmmdetect_backends.sigma.fields import FIELDS, LOGSOURCES, Kind, SigmaField
-from rmmdetect_backends.sigma.values import sigma_string, term_regex
+from rmmdetect_backends.sigma.values import name_regex, sigma_string, term_regex
 
 from rmmdetect.model import AllOf, AnyOf, Condition, DataCategory, Match, Not, Operator
 
@@ -74,25 +80,33 @@ class Compiler:
         self.fields = FIELDS[category]
         self.has_regex = has_regex
 
-    def compile(self, tree: Condition, prefix: str) -> Compiled:
+    def compile(self, tree: Condition, prefix: str, *, negated: bool = False) -> Compiled:
         """Compile a tree into selections named ``prefix`` or ``prefix_<n>``.
+
+        Args:
+            tree: The condition tree.
+            prefix: The name of its selection, or the prefix of its selections' names.
+            negated: Whether the tree sits under a negation (an exclusion does).
 
         Raises:
             NoSigmaFieldError: A match names a field or operator the log source cannot express.
         """
         out = Compiled()
-        whole = self._selection(tree, out.notes)
+        whole = self._selection(tree, out.notes, negated)
         if whole is not None:
             out.selections[prefix] = whole
             out.condition = prefix
         else:
-            out.condition = self._expression(tree, prefix, out)
+            out.condition = self._expression(tree, prefix, out, negated)
         return out
 
     # Matches
 
-    def item(self, match: Match, notes: list[str]) -> Item:
-        """Render one match as a ``field|modifiers`` key and its values."""
+    def item(self, match: Match, notes: list[str], negated: bool = False) -> Item:
+        """Render one match as a ``field|modifiers`` key and its values.
+
+        A match under a negation is rendered exactly, never as a superset.
+        """
         target = self.fields.get(match.field)
         if target is None:
             raise NoSigmaFieldError(
@@ -104,7 +118,7 @@ class Compiler:
             unique.setdefault(value if match.cased else value.lower(), value)
         match = match.model_copy(update={"values": tuple(unique.values())})
         render = {Kind.VALUE: self._value, Kind.BASENAME: self._basename, Kind.HASH: self._hash}
-        modifier, values = render[target.kind](match, target, notes)
+        modifier, values = render[target.kind](match, target, notes, negated)
         modifiers = [target.name, *([modifier] if modifier else [])]
         if match.cased and modifier != "re":
             modifiers.append("cased")
@@ -115,8 +129,10 @@ class Compiler:
         logsource = LOGSOURCES[self.category]
         return f"{logsource['product']}/{logsource['category']}"
 
-    def _value(self, match: Match, target: SigmaField, notes: list[str]) -> tuple[str, Values]:
-        if match.op is Operator.HAS and self.has_regex:
+    def _value(
+        self, match: Match, target: SigmaField, notes: list[str], negated: bool
+    ) -> tuple[str, Values]:
+        if match.op is Operator.HAS and (self.has_regex or negated):
             return "re", tuple(term_regex(value, match.cased) for value in match.values)
         if match.op is Operator.HAS:
             # Approximation: Sigma has no whole-term match; contains finds every term and more.
@@ -126,9 +142,25 @@ class Compiler:
             )
         return _MODIFIERS[match.op], tuple(sigma_string(value) for value in match.values)
 
-    def _basename(self, match: Match, target: SigmaField, notes: list[str]) -> tuple[str, Values]:
+    def _basename(
+        self, match: Match, target: SigmaField, notes: list[str], negated: bool
+    ) -> tuple[str, Values]:
         modifier, prefix, exact = _BASENAME[match.op]
-        if not exact or any("\\" in value for value in match.values):
+        exact = exact and not any("\\" in value for value in match.values)
+        if negated and not exact:
+            # A name never holds a backslash: a value with one matches no name.
+            values = tuple(
+                name_regex(match.op, value, match.cased)
+                for value in match.values
+                if "\\" not in value
+            )
+            if not values:
+                raise NoSigmaFieldError(
+                    f"{match.field} {match.op}: every value holds a backslash, which no file "
+                    "name does; negated, the match has no Sigma form"
+                )
+            return "re", values
+        if not exact:
             # Approximation: the name is only reachable through the full path that holds it.
             notes.append(
                 f"{match.field} {match.op}: rendered as {target.name}|{modifier} on the full "
@@ -136,51 +168,62 @@ class Compiler:
             )
         return modifier, tuple(sigma_string(prefix + value) for value in match.values)
 
-    def _hash(self, match: Match, target: SigmaField, notes: list[str]) -> tuple[str, Values]:
+    def _hash(
+        self, match: Match, target: SigmaField, notes: list[str], negated: bool
+    ) -> tuple[str, Values]:
         algorithm = target.algorithm or ""
         if match.op not in (Operator.EQUALS, Operator.STARTSWITH):
             raise NoSigmaFieldError(
                 f"{match.field} {match.op}: Sysmon's Hashes holds {algorithm}=value pairs, "
                 "so only equals and startswith can be written"
             )
-        if match.op is Operator.EQUALS and any(
-            len(value) != _HASH_LENGTHS[algorithm] for value in match.values
-        ):
-            notes.append(
-                f"{match.field} equals: a value that is not a whole {algorithm} hash also "
-                f"matches every hash that starts with it (a superset)"
-            )
-        values = tuple(sigma_string(f"{algorithm}={value}") for value in match.values)
-        return "contains", values
+        values = match.values
+        if match.op is Operator.EQUALS:
+            length = _HASH_LENGTHS[algorithm]
+            whole = tuple(value for value in values if len(value) == length)
+            if negated:
+                # Sysmon writes whole hashes only: a shorter or longer value equals none.
+                if not whole:
+                    raise NoSigmaFieldError(
+                        f"{match.field} equals: no value is a whole {algorithm} hash, which is "
+                        "all Sysmon writes; negated, the match has no Sigma form"
+                    )
+                values = whole
+            elif len(whole) < len(values):
+                notes.append(
+                    f"{match.field} equals: a value that is not a whole {algorithm} hash also "
+                    f"matches every hash that starts with it (a superset)"
+                )
+        return "contains", tuple(sigma_string(f"{algorithm}={value}") for value in values)
 
     # Selections
 
-    def _selection(self, tree: Condition, notes: list[str]) -> Any | None:
+    def _selection(self, tree: Condition, notes: list[str], negated: bool) -> Any | None:
         terms = _terms(tree)
         if terms is None:
             return None
         maps = []
         for term in terms:
-            mapping = _mapping([self.item(match, notes) for match in term])
+            mapping = _mapping([self.item(match, notes, negated) for match in term])
             if mapping is None:
                 return None
             maps.append(mapping)
         return maps[0] if len(maps) == 1 else maps
 
-    def _expression(self, tree: Condition, prefix: str, out: Compiled) -> str:
-        selection = self._selection(tree, out.notes)
+    def _expression(self, tree: Condition, prefix: str, out: Compiled, negated: bool) -> str:
+        selection = self._selection(tree, out.notes, negated)
         if selection is not None:
             name = f"{prefix}_{len(out.selections) + 1}"
             out.selections[name] = selection
             return name
         if isinstance(tree, Not):
-            return f"not {_group(self._expression(tree.not_, prefix, out))}"
+            return f"not {_group(self._expression(tree.not_, prefix, out, not negated))}"
         if isinstance(tree, AllOf):
             children, joiner = tree.all, " and "
         else:
             assert isinstance(tree, AnyOf)  # a match always fits one selection
             children, joiner = tree.any, " or "
-        parts = [_group(self._expression(child, prefix, out)) for child in children]
+        parts = [_group(self._expression(child, prefix, out, negated)) for child in children]
         return joiner.join(parts)
 
 

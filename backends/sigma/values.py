@@ -16,7 +16,9 @@ from __future__ import annotations
 import re
 from typing import Final
 
-__all__ = ["sigma_string", "term_regex"]
+from rmmdetect.model import Operator
+
+__all__ = ["name_regex", "sigma_string", "term_regex"]
 
 _WILDCARDS: Final = "*?"
 _ESCAPE: Final = "\\"
@@ -61,3 +63,38 @@ def term_regex(needle: str, cased: bool) -> str:
     before = f"(?:^|[^{_WORD}])" if re.match(f"[{_WORD}]", needle) else ""
     after = f"(?:[^{_WORD}]|$)" if re.search(f"[{_WORD}]$", needle) else ""
     return ("" if cased else "(?i)") + before + _regex_literal(needle) + after
+
+
+_NAME_START: Final = r"(?:^|\\)"
+"""Where the last element of a Windows path starts: after its last backslash, or at its start."""
+_NAME_CHAR: Final = r"[^\\]"
+
+_NAME_PATTERNS: Final[dict[Operator, tuple[str, str]]] = {
+    Operator.EQUALS: ("", ""),
+    Operator.STARTSWITH: ("", f"{_NAME_CHAR}*"),
+    Operator.ENDSWITH: (f"{_NAME_CHAR}*", ""),
+    Operator.CONTAINS: (f"{_NAME_CHAR}*", f"{_NAME_CHAR}*"),
+}
+"""Each operator on a path's last element: what may come before and after the value in it."""
+
+
+def name_regex(op: Operator, value: str, cased: bool) -> str:
+    r"""Return a regular expression that applies ``op`` to the last element of a path.
+
+    The value must hold no backslash (a name never does). For ``has``, a term's boundary is a
+    character of the name that is no ASCII letter or digit, or either end of the name.
+
+    Example:
+        >>> print(name_regex(Operator.CONTAINS, "tools", cased=False))
+        (?i)(?:^|\\)[^\\]*tools[^\\]*$
+        >>> print(name_regex(Operator.HAS, "tools", cased=True))
+        (?:^|\\)(?:[^\\]*[^A-Za-z0-9\\])?tools(?:[^A-Za-z0-9\\][^\\]*)?$
+    """
+    if op is Operator.HAS:
+        word = f"[^{_WORD}\\\\]"
+        before = f"(?:{_NAME_CHAR}*{word})?" if re.match(f"[{_WORD}]", value) else f"{_NAME_CHAR}*"
+        after = f"(?:{word}{_NAME_CHAR}*)?" if re.search(f"[{_WORD}]$", value) else f"{_NAME_CHAR}*"
+    else:
+        before, after = _NAME_PATTERNS[op]
+    body = _NAME_START + before + _regex_literal(value) + after + "$"
+    return body if cased else "(?i)" + body

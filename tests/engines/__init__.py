@@ -88,15 +88,14 @@ def _eql_fields() -> dict[DataCategory, tuple[list[str], list[str]]]:
 
 
 def _sigma_fields() -> dict[DataCategory, tuple[list[str], list[str]]]:
-    from rmmdetect_backends.sigma.fields import FIELDS, Kind
+    from rmmdetect_backends.sigma.fields import FIELDS
 
-    # Names (a path's last element) and hashes render as approximations that the Sigma
-    # backend's fidelity table does not declare (docs/engines.md); generated rules read the
-    # fields held whole. Catalog rules read every field.
+    # Names (a path's last element) and hashes can render as supersets, which the Sigma
+    # backend's fidelity table declares and its renderings note (docs/engines.md).
     fields: dict[DataCategory, tuple[list[str], list[str]]] = {}
     for category, table in FIELDS.items():
-        whole = sorted(name for name, sigma in table.items() if sigma.kind is Kind.VALUE)
-        fields[category] = (whole, whole)
+        names = sorted(table)
+        fields[category] = (names, names)
     return fields
 
 
@@ -123,7 +122,6 @@ ENGINES: Final[dict[str, Engine]] = {
         _sigma_fields(),
         False,
         _HAS_REGEX,
-        negation=False,
     ),
 }
 """The engine adapter of each target that has one."""
