@@ -265,6 +265,7 @@ class SigmaBackend(Backend):
         "filters": "the Sigma rule without exclusions, then one Sigma filter per exclusion",
     }
     default_format: ClassVar[str] = "rule"
+    suffixes: ClassVar[dict[str, str]] = {"rule": "yml", "filters": "yml"}
     options: ClassVar[dict[str, str]] = {
         "has_regex": "true: render has as an exact |re regular expression instead of |contains",
     }
@@ -310,6 +311,10 @@ class SigmaBackend(Backend):
         has_regex = context.flag("has_regex")
         documents = self._FORMATS[format](_Rendering(rule, context, has_regex))
         return _dump(documents)
+
+    def file_name(self, rule: Rule, format: str) -> str:
+        """Return the file name SigmaHQ expects, e.g. ``image_load_win_supremo_signature.yml``."""
+        return file_name(rule)
 
     def join(self, texts: Sequence[str], format: str) -> str:
         """Join renderings as one YAML stream, documents separated by ``---``."""
