@@ -146,6 +146,12 @@ def _line(node: Tree[Token] | Token) -> int | None:
     return None
 
 
+def _subtree(node: Tree[Token] | Token) -> Tree[Token]:
+    if not isinstance(node, Tree):
+        raise _RefusalError(f"'{node}' is not a supported expression", _line(node))
+    return node
+
+
 def _literal(node: Tree[Token] | Token) -> str:
     text = _text(node)
     if text.startswith('"""') and text.endswith('"""') and len(text) >= 6:
@@ -275,7 +281,7 @@ class _Reader:
 
     def in_set(self, node: Tree[Token]) -> Condition:
         field_node, operator, expressions = node.children
-        values = tuple(_literal(child) for child in expressions.children)  # type: ignore[union-attr]
+        values = tuple(_literal(child) for child in _subtree(expressions).children)
         field = self.field(field_node)
         return Match(field=field, op=Operator.EQUALS, values=values, cased=str(operator) == "in")
 
@@ -340,7 +346,7 @@ def _query(text: str) -> tuple[str, Condition, list[tuple[str, Condition]]]:
         raise _RefusalError("each '/* Exclusion: */' comment must stand before a 'not (...)'", None)
     detection = [reader.expression(t) for t in terms[:split]]
     exclusions = [
-        (named[i] if named else f"Exclusion {i + 1}", reader.expression(t.children[-1]))  # type: ignore[union-attr]
+        (named[i] if named else f"Exclusion {i + 1}", reader.expression(_subtree(t).children[-1]))
         for i, t in enumerate(terms[split:])
     ]
     return kind, detection[0] if len(detection) == 1 else AllOf(all=tuple(detection)), exclusions
