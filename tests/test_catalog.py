@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 import rmmdetect
 import test_sigma
@@ -35,6 +37,7 @@ from rmmdetect.lint import (
     tool_slug,
 )
 from rmmdetect.model import DataCategory, iter_matches
+from rmmdetect.scaffold import quote
 from test_eql_backend import FORMATS as EQL_FORMATS
 from test_eql_backend import parse as parse_eql
 from test_eql_backend import queries as eql_queries
@@ -389,3 +392,8 @@ def test_lint_reports_a_file_the_loader_rejects(tmp_path: Path) -> None:
     catalog, findings = lint([path])
     assert catalog is None
     assert [(f.level, f.code, f.path) for f in findings] == [(Level.ERROR, "schema", path)]
+
+
+@given(st.text(st.characters(exclude_categories=["Cs"])))
+def test_scaffold_quote_reads_back_unchanged(text: str) -> None:
+    assert yaml.safe_load(f"key: {quote(text)}")["key"] == text

@@ -120,6 +120,10 @@ class RuleSpec:
     comments: Sequence[str] = field(default_factory=tuple)
 
 
+_UNPRINTABLE: Final = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
+"""Characters a YAML reader rejects or folds even in a double-quoted scalar, unless escaped."""
+
+
 def quote(value: str) -> str:
     """Quote a scalar for YAML; a JSON string is a valid YAML double-quoted scalar.
 
@@ -127,7 +131,8 @@ def quote(value: str) -> str:
         >>> quote("ConnectWise, LLC")
         '"ConnectWise, LLC"'
     """
-    return json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False)
+    return _UNPRINTABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
 
 
 def _folded(key: str, text: str, indent: int = 0) -> list[str]:
