@@ -26,6 +26,7 @@ from rmmdetect_backends.eql.events import EVENTS, emitted_fields
 import eql
 import rmmdetect
 from conftest import GOLDEN
+from engines.eql_python import nest
 from golden_cases import CASES, Case
 from rmmdetect import Catalog, Rule
 from rmmdetect.evaluator import matches, term_match
@@ -94,17 +95,6 @@ def _rule(
     return Rule.model_validate({**data, "id": str(uuid.uuid4()), "detection": detection})
 
 
-def _nest(flat: dict[str, Any]) -> dict[str, Any]:
-    nested: dict[str, Any] = {}
-    for name, value in flat.items():
-        *path, leaf = name.split(".")
-        node = nested
-        for part in path:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return nested
-
-
 def run(query: eql.ast.PipedQuery, events: list[dict[str, Any]], cased: bool) -> list[int]:
     """Run a query over process start events (canonical ECS names) with eql's Python engine.
 
@@ -116,7 +106,7 @@ def run(query: eql.ast.PipedQuery, events: list[dict[str, Any]], cased: bool) ->
             node.arguments[1:] = [eql.ast.String(rf"(?:{a.value})\Z") for a in node.arguments[1:]]
     base = {"host.os.type": "windows", "event.type": "start"}
     inputs = [
-        eql.Event("process", 0, _nest({**base, "number": n, **event}))
+        eql.Event("process", 0, nest({**base, "number": n, **event}))
         for n, event in enumerate(events)
     ]
     previous = eql.utils.CASE_INSENSITIVE

@@ -46,7 +46,7 @@ from rmmdetect import Rule
 from rmmdetect.evaluator import matches
 from rmmdetect.model import AllOf, Match, Not, iter_matches
 
-__all__ = ["ENGINE_NAME", "prepare", "run"]
+__all__ = ["ENGINE_NAME", "nest", "prepare", "run"]
 
 ENGINE_NAME: Final = f"eql {eql.__version__} PythonEngine"
 _INDEX: Final = "rmmdetect_event_index"
@@ -153,6 +153,11 @@ def _document(kind: EventKind, index: int, event: Event) -> dict[str, Any]:
     for field, ecs in kind.fields.items():
         if field in event and field != "@timestamp":
             flat[ecs] = str(event[field])
+    return nest(flat)
+
+
+def nest(flat: dict[str, Any]) -> dict[str, Any]:
+    """Turn dotted ECS names into the nested documents Elastic Defend writes."""
     nested: dict[str, Any] = {}
     for name, value in flat.items():
         *path, leaf = name.split(".")

@@ -18,7 +18,14 @@ from pydantic import ValidationError
 from rmmdetect.errors import UnsupportedQueryError
 from rmmdetect.model import Operator, Rule, Severity, Status
 
-__all__ = ["RULE_FIELDS", "WILDCARD_OPERATORS", "ImportOptions", "Importer", "build_rule"]
+__all__ = [
+    "RULE_FIELDS",
+    "WILDCARD_OPERATORS",
+    "ImportOptions",
+    "Importer",
+    "build_rule",
+    "dropped",
+]
 
 WILDCARD_OPERATORS: Final[dict[tuple[bool, bool], Operator]] = {
     (False, False): Operator.EQUALS,
@@ -30,6 +37,11 @@ WILDCARD_OPERATORS: Final[dict[tuple[bool, bool], Operator]] = {
 
 RULE_FIELDS: Final = tuple(Rule.model_fields)
 """Every field of a rule, in the model's order; an importer's CARRIES and DROPS split them."""
+
+
+def dropped(carries: tuple[str, ...]) -> tuple[str, ...]:
+    """Return the rule fields a format does not carry, in the model's order."""
+    return tuple(name for name in RULE_FIELDS if name not in carries)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -30,7 +30,7 @@ from lark import Token, Tree
 
 import eql
 from rmmdetect.errors import UnsupportedQueryError
-from rmmdetect.importers.base import WILDCARD_OPERATORS, ImportOptions, build_rule
+from rmmdetect.importers.base import WILDCARD_OPERATORS, ImportOptions, build_rule, dropped
 from rmmdetect.model import AllOf, AnyOf, Condition, DataCategory, Match, Not, Operator, Rule
 
 __all__ = ["CARRIES", "DROPS", "read_eql"]
@@ -41,20 +41,7 @@ the exclusions; the id and name where the query has rmmdetect's header comments,
 derived from the query's text and the name from the file's. An exclusion's description reads as
 its name."""
 
-DROPS: Final = (
-    "description",
-    "references",
-    "author",
-    "date",
-    "modified",
-    "status",
-    "severity",
-    "attack",
-    "tool",
-    "window",
-    "aggregation",
-    "notes",
-)
+DROPS: Final = dropped(CARRIES)
 """The rule fields a bare EQL query cannot carry."""
 
 _IMPORT_NAMESPACE: Final = uuid.UUID("b1c4d5f0-7a9e-4e62-9d3c-5f0b2a9c8e71")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from rmmdetect.errors import RuleFileError, UnsupportedQueryError
-from rmmdetect.importers.base import ImportOptions, build_rule
+from rmmdetect.importers.base import ImportOptions, build_rule, dropped
 from rmmdetect.importers.defender import CATEGORIES, COLUMNS, KNOWN_PROBLEMS
 from rmmdetect.importers.kusto import QueryShapeError, parse_hunting_query
 from rmmdetect.loader import Document, load_yaml_documents
@@ -41,17 +41,7 @@ CARRIES: Final = (
 )
 """The rule fields a Sentinel file carries (``severity`` too, in an analytic rule)."""
 
-DROPS: Final = (
-    "references",
-    "author",
-    "date",
-    "modified",
-    "status",
-    "severity",
-    "tool",
-    "exclusions",
-    "notes",
-)
+DROPS: Final = dropped(CARRIES)
 """The rule fields it cannot carry; they come from :class:`ImportOptions`. Exclusions the KQL
 backend rendered as ``| where not(...)`` steps read back as part of the detection."""
 

@@ -39,7 +39,7 @@ from sigma.types import SigmaCasedString, SigmaRegularExpression, SigmaString, S
 
 from rmmdetect.attack import TACTICS, TECHNIQUE_PATTERN
 from rmmdetect.errors import UnsupportedQueryError
-from rmmdetect.importers.base import WILDCARD_OPERATORS, ImportOptions, build_rule
+from rmmdetect.importers.base import WILDCARD_OPERATORS, ImportOptions, build_rule, dropped
 from rmmdetect.importers.sigma_fields import CATEGORIES, FIELDS, HASH_LENGTHS, SigmaPlace
 from rmmdetect.loader import Document, load_yaml_documents
 from rmmdetect.model import AllOf, AnyOf, Condition, DataCategory, Match, Not, Operator, Rule
@@ -63,7 +63,7 @@ CARRIES: Final = (
 """The rule fields a Sigma rule carries. An exclusion's description is not carried: it reads
 as the exclusion's name."""
 
-DROPS: Final = ("data", "window", "aggregation", "tool", "notes")
+DROPS: Final = dropped(CARRIES)
 """The rule fields Sigma cannot carry. Of ``data`` only the category is carried (by the log
 source); Sentinel connectors are not."""
 
